@@ -1,0 +1,48 @@
+"""rnnlab: recurrent neural networks to build, train, probe and benchmark.
+
+The table of contents:
+
+Layers (batch-first sequences, torch.nn's parameter names and state layout)
+    :class:`Elman`, :class:`Jordan`, :class:`GRU`, :class:`LSTM`, and the state
+    :class:`LSTMState`; ``layer.record(x)`` returns :class:`ElmanTrace`,
+    :class:`JordanTrace`, :class:`GRUTrace` or :class:`LSTMTrace`.
+Cells (one time step, ``y_t, state = cell(x_t, state)``)
+    :class:`ElmanCell`, :class:`JordanCell`, :class:`GRUCell`, :class:`LSTMCell`.
+NumPy reference (forward pass and hand-derived backpropagation through time)
+    :mod:`rnnlab.reference`.
+Tasks (seeded stimulus generators)
+    :mod:`rnnlab.tasks`.
+"""
+
+from rnnlab import reference, tasks
+from rnnlab.cells import ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
+from rnnlab.layers import (
+    GRU,
+    LSTM,
+    Elman,
+    ElmanTrace,
+    GRUTrace,
+    Jordan,
+    JordanTrace,
+    LSTMTrace,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "Elman",
+    "ElmanCell",
+    "ElmanTrace",
+    "GRUCell",
+    "GRUTrace",
+    "Jordan",
+    "JordanCell",
+    "JordanTrace",
+    "LSTMCell",
+    "LSTMState",
+    "LSTMTrace",
+    "reference",
+    "tasks",
+]

@@ -1,0 +1,29 @@
+"""The named unit nonlinearities that cells and layers accept, and their resting values.
+
+A context unit starts at the resting activation ``f(0)`` of the unit it copies: 0 for
+``tanh``, ``relu`` and ``identity``, 0.5 for ``sigmoid``. That is why Elman's (1990) logistic
+context units "are initially set to 0.5" (p. 182) and torch.nn's tanh RNN starts at 0.
+"""
+
+from collections.abc import Callable
+
+import torch
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda a: a,
+}
+
+
+def check_activation(argument: str, name: object, allowed: tuple[str, ...]) -> str:
+    """Return ``name`` if it is one of ``allowed``, else raise a ValueError naming both."""
+    if not isinstance(name, str) or name not in allowed:
+        raise ValueError(f"{argument} must be one of {', '.join(map(repr, allowed))}; got {name!r}")
+    return name
+
+
+def rest_value(name: str) -> float:
+    """The activation of a unit with zero net input, ``f(0)``."""
+    return float(ACTIVATIONS[name](torch.zeros(())))

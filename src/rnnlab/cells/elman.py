@@ -1,0 +1,121 @@
+"""Elman's simple recurrent network (SRN) cell.
+
+Elman, J. L. (1990). Finding structure in time. *Cognitive Science*, 14(2), 179-211.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.cells.activations import ACTIVATIONS, check_activation, rest_value
+from rnnlab.cells.base import RecurrentCell, check_size
+
+NONLINEARITIES = ("tanh", "relu", "sigmoid")
+
+
+def elman_parameter_shapes(input_size: int, hidden_size: int, bias: bool) -> dict:
+    """Parameter name -> shape (None where ``bias`` is off), in torch.nn's order."""
+    H = hidden_size
+    return {
+        "weight_ih": (H, input_size),
+        "weight_hh": (H, H),
+        "bias_ih": (H,) if bias else None,
+        "bias_hh": (H,) if bias else None,
+    }
+
+
+def elman_step(
+    x_t: torch.Tensor,
+    h: torch.Tensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor | None,
+    bias_hh: torch.Tensor | None,
+    nonlinearity: str,
+) -> torch.Tensor:
+    """One Elman step: ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, shape (B, H)."""
+    return ACTIVATIONS[nonlinearity](
+        F.linear(x_t, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    )
+
+
+class ElmanCell(RecurrentCell):
+    r"""One time step of Elman's simple recurrent network.
+
+    The hidden units see the input and a copy of their own previous activation, held in the
+    context units (one context unit per hidden unit, copied with fixed weight 1)::
+
+        h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+        y_t = h_t
+
+    Args:
+        input_size: I, features of ``x_t``.
+        hidden_size: H, hidden (and context) units.
+        bias: learn ``b_ih`` and ``b_hh``.
+        nonlinearity: ``"tanh"`` (torch.nn.RNN's default), ``"relu"`` or ``"sigmoid"``
+            (Elman's logistic units, which bound activations to (0, 1)).
+
+    Shapes:
+        ``x_t`` (B, I); the state and ``y_t`` (B, H).
+
+    Parameters (torch.nn.RNNCell's names, so state dicts move both ways):
+        ``weight_ih`` (H, I), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,);
+        all drawn from U(-1/sqrt(H), 1/sqrt(H)) as in torch.nn.
+
+    Initial state:
+        every context unit at its resting activation f(0): 0 for tanh and relu, 0.5 for
+        sigmoid, which is Elman's (1990, p. 182) "context units are initially set to 0.5".
+
+    Example:
+        >>> cell = ElmanCell(3, 5, nonlinearity="sigmoid")
+        >>> state = cell.initial_state(batch_size=2)
+        >>> y_t, state = cell(torch.zeros(2, 3), state)
+        >>> tuple(y_t.shape)
+        (2, 5)
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        *,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.nonlinearity = check_activation("nonlinearity", nonlinearity, NONLINEARITIES)
+        self.bias = bool(bias)
+        self._register(
+            elman_parameter_shapes(input_size, hidden_size, bias),
+            {"device": device, "dtype": dtype},
+        )
+        self.reset_parameters()
+
+    def initial_state(self, batch_size: int) -> torch.Tensor:
+        """The context at the start of a sequence: (B, H) filled with f(0)."""
+        return self.weight_hh.new_full(
+            (check_size("batch_size", batch_size), self.hidden_size), rest_value(self.nonlinearity)
+        )
+
+    def forward(self, x_t: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Advance one step: returns ``(y_t, state)``, both the new hidden state (B, H)."""
+        self._check_step_input(x_t, [("h", state, self.hidden_size)])
+        h = elman_step(
+            x_t,
+            state,
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            self.nonlinearity,
+        )
+        return h, h
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, bias={self.bias}, "
+            f"nonlinearity={self.nonlinearity!r}"
+        )

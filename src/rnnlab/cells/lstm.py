@@ -1,0 +1,181 @@
+"""The long short-term memory (LSTM) cell, in torch.nn's gate order, with optional peepholes.
+
+Hochreiter, S. and Schmidhuber, J. (1997). Long short-term memory. *Neural Computation*, 9(8).
+Gers, F. A., Schmidhuber, J. and Cummins, F. (2000). Learning to forget: continual prediction
+with LSTM. *Neural Computation*, 12(10) (the forget gate).
+Gers, F. A. and Schmidhuber, J. (2000). Recurrent nets that time and count. *IJCNN* (peepholes).
+"""
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.cells.base import RecurrentCell, check_size
+
+
+class LSTMState(NamedTuple):
+    """The LSTM's state: hidden ``h`` and cell ``c``, in torch.nn's order."""
+
+    h: torch.Tensor
+    c: torch.Tensor
+
+
+def lstm_parameter_shapes(input_size: int, hidden_size: int, bias: bool, peephole: bool) -> dict:
+    """Parameter name -> shape (None where absent); gates stacked i, f, g, o."""
+    H = hidden_size
+    return {
+        "weight_ih": (4 * H, input_size),
+        "weight_hh": (4 * H, H),
+        "bias_ih": (4 * H,) if bias else None,
+        "bias_hh": (4 * H,) if bias else None,
+        "weight_peephole": (3, H) if peephole else None,
+    }
+
+
+def lstm_step(
+    x_t: torch.Tensor,
+    state: LSTMState,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias_ih: torch.Tensor | None,
+    bias_hh: torch.Tensor | None,
+    weight_peephole: torch.Tensor | None = None,
+) -> tuple[LSTMState, torch.Tensor]:
+    """One LSTM step. Returns the new state and the gates ``i, f, g, o`` as (B, 4, H)."""
+    h, c = state
+    a_i, a_f, a_g, a_o = (
+        F.linear(x_t, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    ).chunk(4, dim=1)  # each (B, H)
+    if weight_peephole is not None:
+        a_i = a_i + weight_peephole[0] * c
+        a_f = a_f + weight_peephole[1] * c
+    i = torch.sigmoid(a_i)
+    f = torch.sigmoid(a_f)
+    g = torch.tanh(a_g)
+    c_t = f * c + i * g
+    if weight_peephole is not None:
+        a_o = a_o + weight_peephole[2] * c_t  # the output gate peeks at the new cell (Gers 2000)
+    o = torch.sigmoid(a_o)
+    h_t = o * torch.tanh(c_t)
+    return LSTMState(h_t, c_t), torch.stack((i, f, g, o), dim=1)
+
+
+def check_forget_bias(forget_bias: object) -> float | None:
+    """Return ``forget_bias`` as a float (or None), else raise naming what was got."""
+    if forget_bias is None:
+        return None
+    if isinstance(forget_bias, bool) or not isinstance(forget_bias, int | float):
+        raise TypeError(f"forget_bias must be a number or None; got {forget_bias!r}")
+    return float(forget_bias)
+
+
+def set_forget_bias_(bias_ih: torch.Tensor, bias_hh: torch.Tensor, value: float) -> None:
+    """Make the forget gate's total bias ``b_if + b_hf`` equal ``value``."""
+    H = bias_ih.shape[0] // 4
+    with torch.no_grad():
+        bias_ih[H : 2 * H].fill_(value)
+        bias_hh[H : 2 * H].zero_()
+
+
+class LSTMCell(RecurrentCell):
+    r"""One time step of a long short-term memory cell, as torch.nn.LSTMCell computes it::
+
+        i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi [+ p_i * c_{t-1}])   input gate
+        f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf [+ p_f * c_{t-1}])   forget gate
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)                        candidate
+        c_t = f_t * c_{t-1} + i_t * g_t
+        o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho [+ p_o * c_t])       output gate
+        h_t = o_t * tanh(c_t)
+        y_t = h_t
+
+    The bracketed peephole terms (Gers & Schmidhuber 2000) are elementwise, one weight per cell,
+    and present only with ``peephole=True``; without them this is exactly torch.nn.LSTMCell.
+    The forget gate is Gers, Schmidhuber & Cummins (2000); the 1997 LSTM had none.
+
+    Args:
+        input_size: I.
+        hidden_size: H.
+        bias: learn ``b_ih`` and ``b_hh``.
+        peephole: add the peephole weights ``weight_peephole``.
+        forget_bias: if given (and ``bias``), initialise the forget gate's total bias to this
+            value (``b_if = forget_bias``, ``b_hf = 0``); 1.0 is the common choice that keeps
+            memories by default (Gers et al. 2000; Jozefowicz et al. 2015).
+
+    Shapes:
+        ``x_t`` (B, I); ``state`` is :class:`LSTMState` ``(h, c)``, each (B, H); ``y_t`` (B, H).
+
+    Parameters (torch.nn.LSTMCell's names and gate order i, f, g, o):
+        ``weight_ih`` (4H, I) = [W_ii; W_if; W_ig; W_io], ``weight_hh`` (4H, H),
+        ``bias_ih`` (4H,), ``bias_hh`` (4H,), and with peepholes ``weight_peephole`` (3, H) =
+        [p_i; p_f; p_o]; all drawn from U(-1/sqrt(H), 1/sqrt(H)).
+
+    Initial state:
+        ``h`` and ``c`` zeros.
+
+    Example:
+        >>> cell = LSTMCell(3, 4, forget_bias=1.0)
+        >>> y_t, state = cell(torch.zeros(2, 3), cell.initial_state(2))
+        >>> tuple(state.c.shape)
+        (2, 4)
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        peephole: bool = False,
+        forget_bias: float | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.bias = bool(bias)
+        self.peephole = bool(peephole)
+        self.forget_bias = check_forget_bias(forget_bias)
+        if self.forget_bias is not None and not self.bias:
+            raise ValueError("forget_bias needs bias=True; got bias=False")
+        self._register(
+            lstm_parameter_shapes(input_size, hidden_size, bias, peephole),
+            {"device": device, "dtype": dtype},
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """U(-1/sqrt(H), 1/sqrt(H)) everywhere, then the forget bias if one was asked for."""
+        super().reset_parameters(generator)
+        if self.forget_bias is not None:
+            set_forget_bias_(self.bias_ih, self.bias_hh, self.forget_bias)
+
+    def initial_state(self, batch_size: int) -> LSTMState:
+        """Zeros for ``h`` and ``c``, each (B, H)."""
+        zeros = self.weight_hh.new_zeros((check_size("batch_size", batch_size), self.hidden_size))
+        return LSTMState(zeros, zeros.clone())
+
+    def forward(self, x_t: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
+        """Advance one step: returns ``(y_t, state)`` with ``y_t = state.h`` (B, H)."""
+        if not (isinstance(state, tuple) and len(state) == 2):
+            raise TypeError(f"state must be an LSTMState(h, c); got {type(state).__name__}")
+        self._check_step_input(
+            x_t, [("h", state[0], self.hidden_size), ("c", state[1], self.hidden_size)]
+        )
+        new_state, _ = lstm_step(
+            x_t,
+            LSTMState(*state),
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            self.weight_peephole,
+        )
+        return new_state.h, new_state
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, bias={self.bias}, peephole={self.peephole}, "
+            f"forget_bias={self.forget_bias}"
+        )

@@ -1,0 +1,649 @@
+"""Recurrent layers over whole sequences: Elman, Jordan, GRU and LSTM.
+
+Every layer stacks ``num_layers`` layers of one cell family, optionally in both directions,
+and unrolls them over a batch-first sequence::
+
+    outputs, state = layer(x, state=None, lengths=None)
+    # x (B, T, I) -> outputs (B, T, D*H); state (L*D, B, H), or LSTMState(h, c) for the LSTM
+
+Parameter names are torch.nn's (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), so state
+dicts move between ``rnnlab.LSTM`` and ``torch.nn.LSTM(..., batch_first=True)`` both ways and
+the results agree. The step of each layer is the step function of its cell in
+:mod:`rnnlab.cells`; this module only adds the unroll. It is the reference path: a Python
+loop over time, written to be read, and the oracle for any fast kernel.
+
+Variable-length batches use ``lengths`` instead of PackedSequence: at ``t >= lengths[b]``
+the outputs are exactly 0 and the state stops changing, so the final state of sequence ``b`` is
+its state after step ``lengths[b] - 1`` (forward) or after step 0 (reverse direction, which
+starts at ``lengths[b] - 1``).
+"""
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.cells.activations import check_activation, rest_value
+from rnnlab.cells.base import check_size, init_uniform_
+from rnnlab.cells.elman import NONLINEARITIES as ELMAN_NONLINEARITIES
+from rnnlab.cells.elman import elman_parameter_shapes, elman_step
+from rnnlab.cells.gru import gru_parameter_shapes, gru_step
+from rnnlab.cells.jordan import NONLINEARITIES as JORDAN_NONLINEARITIES
+from rnnlab.cells.jordan import OUTPUT_NONLINEARITIES, jordan_parameter_shapes, jordan_step
+from rnnlab.cells.lstm import (
+    LSTMState,
+    check_forget_bias,
+    lstm_parameter_shapes,
+    lstm_step,
+    set_forget_bias_,
+)
+
+
+class ElmanTrace(NamedTuple):
+    """Every step of an Elman layer: ``hidden`` (L*D, B, T, H)."""
+
+    hidden: torch.Tensor
+
+
+class JordanTrace(NamedTuple):
+    """Every step of a Jordan layer: ``hidden`` (L*D, B, T, H) and ``output`` (L*D, B, T, O)."""
+
+    hidden: torch.Tensor
+    output: torch.Tensor
+
+
+class GRUTrace(NamedTuple):
+    """Every step of a GRU: ``hidden`` (L*D, B, T, H), ``gates`` r, z, n (L*D, B, T, 3, H)."""
+
+    hidden: torch.Tensor
+    gates: torch.Tensor
+
+
+class LSTMTrace(NamedTuple):
+    """Every step of an LSTM: ``hidden`` and ``cell`` (L*D, B, T, H), ``gates`` i, f, g, o
+    (L*D, B, T, 4, H)."""
+
+    hidden: torch.Tensor
+    cell: torch.Tensor
+    gates: torch.Tensor
+
+
+State = tuple[torch.Tensor, ...]  # one direction of one layer: (h,), (h, c) or (y,)
+
+
+class RecurrentLayer(nn.Module):
+    """The unroll shared by every layer: stacking, directions, lengths, dropout and record.
+
+    A subclass says what one step is (``_step``), which parameters a step uses
+    (``_parameter_shapes``), what its state holds (``_state_names``, ``_state_sizes``,
+    ``_state_rest``) and how a state and a trace look to the user (``_public_state``,
+    ``_trace_type``), then calls ``_build``.
+    """
+
+    _state_names: tuple[str, ...] = ("h",)
+    _trace_type: type = ElmanTrace
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bias: bool,
+        bidirectional: bool,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.num_layers = check_size("num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float):
+            raise TypeError(f"dropout must be a number in [0, 1); got {dropout!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1); got {dropout}")
+        if dropout > 0 and num_layers == 1:
+            raise ValueError(
+                f"dropout acts between stacked layers, so it needs num_layers >= 2; got "
+                f"dropout={dropout} with num_layers=1"
+            )
+        self.dropout = float(dropout)
+        self.bias = bool(bias)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+
+    # -- what a subclass defines ----------------------------------------------------------
+
+    @property
+    def output_size_per_direction(self) -> int:
+        """Features each direction contributes to ``outputs``: H (O for Jordan)."""
+        return self.hidden_size
+
+    def _parameter_shapes(self, input_size: int) -> dict[str, tuple[int, ...] | None]:
+        raise NotImplementedError
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.hidden_size,)
+
+    def _state_rest(self) -> tuple[float, ...]:
+        return (0.0,)
+
+    def _step(
+        self, x_t: torch.Tensor, state: State, p: dict[str, torch.Tensor | None]
+    ) -> tuple[State, tuple[torch.Tensor, ...]]:
+        """One step of one direction: the new state and the tensors ``record`` keeps."""
+        raise NotImplementedError
+
+    def _public_state(self, parts: State):
+        return parts[0]
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def _build(self, device, dtype) -> None:
+        """Register every layer's and direction's parameters under torch.nn's names."""
+        for layer in range(self.num_layers):
+            layer_input_size = (
+                self.input_size
+                if layer == 0
+                else self.num_directions * self.output_size_per_direction
+            )
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                for name, shape in self._parameter_shapes(layer_input_size).items():
+                    parameter = None
+                    if shape is not None:
+                        parameter = nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
+                    self.register_parameter(name + suffix, parameter)
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), as torch.nn does."""
+        init_uniform_(list(self.parameters()), self.hidden_size, generator)
+
+    def _step_parameters(self, layer: int, direction: int) -> dict[str, torch.Tensor | None]:
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        return {name: getattr(self, name + suffix) for name in self._parameter_shapes(1)}
+
+    # -- the public interface ---------------------------------------------------------------
+
+    def initial_state(self, batch_size: int):
+        """The state a sequence starts from when none is given, in the public layout."""
+        batch_size = check_size("batch_size", batch_size)
+        return self._public_state(self._default_state(batch_size, self.weight_ih_l0))
+
+    def forward(self, x: torch.Tensor, state=None, lengths=None):
+        """Run the layer over ``x`` (B, T, I); returns ``(outputs, state)``.
+
+        ``outputs`` is (B, T, D*H) (D*O for Jordan), the top layer's output at every step, both
+        directions concatenated; ``state`` is the final state of every layer and direction in
+        torch.nn's layout, index ``layer * D + direction``.
+        """
+        outputs, finals, _ = self._unroll(x, state, lengths, record=False)
+        return outputs, self._public_state(finals)
+
+    def record(self, x: torch.Tensor, state=None, lengths=None):
+        """Run the layer and return every step of every layer, for analysis.
+
+        Same arguments as ``forward``. Returns this layer's trace type, each field of shape
+        (L*D, B, T, ...), with zeros at padded steps. Gradients flow through the trace.
+        """
+        _, _, trace = self._unroll(x, state, lengths, record=True)
+        return trace
+
+    # -- the unroll ---------------------------------------------------------------------------
+
+    def _unroll(self, x, state, lengths, record: bool):
+        x, lengths = self._check_input(x, lengths)
+        T = x.shape[1]
+        states = self._check_state(state, x)
+        mask = None
+        if lengths is not None:
+            mask = (
+                torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]
+            )  # (B, T)
+
+        finals: list[State] = []
+        traces: list[tuple[torch.Tensor, ...]] = []
+        layer_input = x  # (B, T, I) for layer 0, then (B, T, D*H)
+        for layer in range(self.num_layers):
+            direction_outputs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                outputs_d, final_d, trace_d = self._run_direction(
+                    layer_input, states[k], mask, self._step_parameters(layer, direction),
+                    reverse=direction == 1, record=record,
+                )  # fmt: skip
+                direction_outputs.append(outputs_d)
+                finals.append(final_d)
+                traces.append(trace_d)
+            layer_input = torch.cat(direction_outputs, dim=-1)  # (B, T, D*H)
+            if layer < self.num_layers - 1 and self.dropout > 0:
+                layer_input = F.dropout(layer_input, self.dropout, self.training)
+
+        final = tuple(torch.stack(parts) for parts in zip(*finals))  # each (L*D, B, H)
+        trace = None
+        if record:
+            trace = self._trace_type(*(torch.stack(items) for items in zip(*traces)))
+        return layer_input, final, trace
+
+    def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
+        """Unroll one layer in one direction. x (B, T, I_l) -> outputs (B, T, H_out)."""
+        T = x.shape[1]
+        outputs: list[torch.Tensor | None] = [None] * T
+        kept: list[tuple[torch.Tensor, ...] | None] = [None] * T
+        for t in reversed(range(T)) if reverse else range(T):
+            new_state, items = self._step(x[:, t], state, p)
+            if mask is not None:
+                valid = mask[:, t]  # (B,)
+                # Past its end a sequence keeps its state; in reverse it has not started yet.
+                new_state = tuple(_where(valid, new, old) for new, old in zip(new_state, state))
+                items = tuple(_where(valid, item, torch.zeros_like(item)) for item in items)
+            state = new_state
+            outputs[t] = (
+                state[0] if mask is None else _where(valid, state[0], torch.zeros_like(state[0]))
+            )
+            if record:
+                kept[t] = items
+        trace = tuple(torch.stack(column, dim=1) for column in zip(*kept)) if record else ()
+        return torch.stack(outputs, dim=1), state, trace
+
+    # -- validation at the boundary -------------------------------------------------------
+
+    def _check_input(self, x, lengths):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (B, T, I); got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor; got dtype {x.dtype}")
+        if x.dim() != 3:
+            raise ValueError(
+                f"x must have shape (B, T, I) (batch first); got {x.dim()} dimensions, "
+                f"shape {tuple(x.shape)}"
+            )
+        B, T, I = x.shape
+        if self.input_size != I:
+            raise ValueError(
+                f"x must have shape (B, T, I) with I = input_size = {self.input_size}; "
+                f"got shape {tuple(x.shape)}"
+            )
+        if B == 0 or T == 0:
+            raise ValueError(
+                f"x must have at least one sequence and one step; got {tuple(x.shape)}"
+            )
+        dtype = self.weight_ih_l0.dtype
+        if x.dtype != dtype:
+            raise TypeError(
+                f"x has dtype {x.dtype} but the layer's parameters are {dtype}; convert one "
+                f"(x.to({dtype}) or layer.to({x.dtype}))"
+            )
+        if lengths is None:
+            return x, None
+        if not isinstance(lengths, torch.Tensor):
+            lengths = torch.as_tensor(lengths)
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise TypeError(
+                f"lengths must be an integer tensor of shape (B,); got dtype {lengths.dtype}"
+            )
+        if tuple(lengths.shape) != (B,):
+            raise ValueError(
+                f"lengths must have shape (B,) = ({B},), one length per sequence; "
+                f"got {tuple(lengths.shape)}"
+            )
+        shortest, longest = int(lengths.min()), int(lengths.max())
+        if shortest < 1 or longest > T:
+            raise ValueError(
+                f"lengths must lie in [1, T] = [1, {T}]; got values from {shortest} to {longest}"
+            )
+        return x, lengths
+
+    def _default_state(self, batch_size: int, like: torch.Tensor) -> State:
+        LD = self.num_layers * self.num_directions
+        return tuple(
+            like.new_full((LD, batch_size, size), rest)
+            for size, rest in zip(self._state_sizes(), self._state_rest())
+        )
+
+    def _check_state(self, state, x: torch.Tensor) -> list[State]:
+        """Validate a public state and split it into one State per layer and direction."""
+        B = x.shape[0]
+        LD = self.num_layers * self.num_directions
+        if state is None:
+            parts = self._default_state(B, x)
+        else:
+            parts = self._state_parts(state)
+            for name, tensor, size in zip(self._state_names, parts, self._state_sizes()):
+                if not isinstance(tensor, torch.Tensor):
+                    raise TypeError(
+                        f"state {name} must be a torch.Tensor; got {type(tensor).__name__}"
+                    )
+                expected = (LD, B, size)
+                if tuple(tensor.shape) != expected:
+                    raise ValueError(
+                        f"state {name} must have shape (L*D, B, {size}) = {expected}; "
+                        f"got {tuple(tensor.shape)}"
+                    )
+                if tensor.dtype != x.dtype or tensor.device != x.device:
+                    raise TypeError(
+                        f"state {name} must match x's dtype and device ({x.dtype}, {x.device}); "
+                        f"got ({tensor.dtype}, {tensor.device})"
+                    )
+        return [tuple(part[k] for part in parts) for k in range(LD)]
+
+    def _state_parts(self, state) -> State:
+        if isinstance(state, torch.Tensor):
+            return (state,)
+        raise TypeError(
+            f"state must be a torch.Tensor of shape (L*D, B, {self._state_sizes()[0]}); "
+            f"got {type(state).__name__}"
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, bidirectional={self.bidirectional}, dropout={self.dropout}"
+        )
+
+
+def _where(valid: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    """``new`` for the sequences marked ``valid`` (B,), ``old`` for the rest."""
+    return torch.where(valid.view(-1, *([1] * (new.dim() - 1))), new, old)
+
+
+class Elman(RecurrentLayer):
+    r"""Elman's simple recurrent network over sequences; ``nonlinearity="tanh"`` or ``"relu"``
+    is exactly torch.nn.RNN, ``"sigmoid"`` is Elman's (1990) logistic network.
+
+    Each layer ``l`` and direction computes ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``
+    (see :class:`rnnlab.ElmanCell`), with ``x_t`` the input for ``l = 0`` and the previous
+    layer's outputs (both directions concatenated, after dropout) above.
+
+    Args:
+        input_size: I.
+        hidden_size: H.
+        num_layers: L, stacked layers.
+        bias: learn ``bias_ih_l*`` and ``bias_hh_l*``.
+        bidirectional: add a reverse-time direction (D = 2).
+        dropout: dropout on the outputs of every layer but the last, in training mode.
+        nonlinearity: ``"tanh"``, ``"relu"`` or ``"sigmoid"``.
+
+    Shapes:
+        ``x`` (B, T, I), ``lengths`` (B,), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H).
+        The default initial state is f(0): zeros, or 0.5 for sigmoid as in Elman (1990).
+
+    Parameters:
+        ``weight_ih_l{l}`` (H, I or D*H), ``weight_hh_l{l}`` (H, H), ``bias_ih_l{l}`` and
+        ``bias_hh_l{l}`` (H,), with suffix ``_reverse`` for the reverse direction;
+        U(-1/sqrt(H), 1/sqrt(H)).
+
+    Example:
+        >>> rnn = Elman(3, 5, num_layers=2, bidirectional=True)
+        >>> outputs, state = rnn(torch.randn(4, 7, 3))
+        >>> tuple(outputs.shape), tuple(state.shape)
+        ((4, 7, 10), (4, 4, 5))
+    """
+
+    _trace_type = ElmanTrace
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+        *,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        self.nonlinearity = check_activation("nonlinearity", nonlinearity, ELMAN_NONLINEARITIES)
+        self._build(device, dtype)
+
+    def _parameter_shapes(self, input_size):
+        return elman_parameter_shapes(input_size, self.hidden_size, self.bias)
+
+    def _state_rest(self):
+        return (rest_value(self.nonlinearity),)
+
+    def _step(self, x_t, state, p):
+        h = elman_step(
+            x_t,
+            state[0],
+            p["weight_ih"],
+            p["weight_hh"],
+            p["bias_ih"],
+            p["bias_hh"],
+            self.nonlinearity,
+        )
+        return (h,), (h,)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class Jordan(RecurrentLayer):
+    r"""Jordan's (1986) network over sequences: the context of each layer is its own previous
+    output ``y_{t-1}``, not its hidden state.
+
+    Each layer and direction computes ``h_t = f(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)`` and
+    ``y_t = g(W_ho h_t + b_ho)`` (see :class:`rnnlab.JordanCell`); the layer above reads the
+    ``y`` of both directions.
+
+    Args:
+        input_size: I.
+        hidden_size: H.
+        output_size: O, the output (and context) units of every layer.
+        num_layers, bias, bidirectional, dropout: as for :class:`Elman`.
+        nonlinearity: f, ``"tanh"``, ``"relu"`` or ``"sigmoid"``.
+        output_nonlinearity: g, ``"sigmoid"``, ``"tanh"``, ``"relu"`` or ``"identity"``.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*O), ``state`` (L*D, B, O): the state is the
+        context, the last output, so its last dimension is O, not H. The default initial
+        state is g(0).
+
+    Parameters:
+        ``weight_ih_l{l}`` (H, I or D*O), ``weight_hh_l{l}`` (H, O), ``bias_ih_l{l}`` (H,),
+        ``bias_hh_l{l}`` (H,), ``weight_ho_l{l}`` (O, H), ``bias_ho_l{l}`` (O,), with suffix
+        ``_reverse`` for the reverse direction; U(-1/sqrt(H), 1/sqrt(H)).
+
+    Example:
+        >>> net = Jordan(3, 8, 2)
+        >>> outputs, state = net(torch.randn(4, 7, 3))
+        >>> tuple(outputs.shape), tuple(state.shape)
+        ((4, 7, 2), (1, 4, 2))
+    """
+
+    _trace_type = JordanTrace
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+        output_nonlinearity: str = "sigmoid",
+        *,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        self.output_size = check_size("output_size", output_size)
+        self.nonlinearity = check_activation("nonlinearity", nonlinearity, JORDAN_NONLINEARITIES)
+        self.output_nonlinearity = check_activation(
+            "output_nonlinearity", output_nonlinearity, OUTPUT_NONLINEARITIES
+        )
+        self._build(device, dtype)
+
+    @property
+    def output_size_per_direction(self) -> int:
+        return self.output_size
+
+    def _parameter_shapes(self, input_size):
+        return jordan_parameter_shapes(input_size, self.hidden_size, self.output_size, self.bias)
+
+    def _state_sizes(self):
+        return (self.output_size,)
+
+    def _state_rest(self):
+        return (rest_value(self.output_nonlinearity),)
+
+    def _step(self, x_t, state, p):
+        y, h = jordan_step(
+            x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+            p["weight_ho"], p["bias_ho"], self.nonlinearity, self.output_nonlinearity,
+        )  # fmt: skip
+        return (y,), (h, y)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, {self.output_size}, "
+            f"num_layers={self.num_layers}, bias={self.bias}, bidirectional={self.bidirectional}, "
+            f"dropout={self.dropout}, nonlinearity={self.nonlinearity!r}, "
+            f"output_nonlinearity={self.output_nonlinearity!r}"
+        )
+
+
+class GRU(RecurrentLayer):
+    r"""Gated recurrent units over sequences, exactly as torch.nn.GRU (reset gate applied after
+    the recurrent matrix product; see :class:`rnnlab.GRUCell`).
+
+    Args:
+        input_size, hidden_size, num_layers, bias, bidirectional, dropout: as for
+        :class:`Elman`.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H); default state zeros.
+
+    Parameters:
+        ``weight_ih_l{l}`` (3H, I or D*H), ``weight_hh_l{l}`` (3H, H), ``bias_ih_l{l}`` and
+        ``bias_hh_l{l}`` (3H,), gate order r, z, n, suffix ``_reverse`` for the reverse
+        direction; U(-1/sqrt(H), 1/sqrt(H)).
+
+    Example:
+        >>> gru = GRU(3, 5)
+        >>> trace = gru.record(torch.randn(2, 6, 3))
+        >>> tuple(trace.gates.shape)
+        (1, 2, 6, 3, 5)
+    """
+
+    _trace_type = GRUTrace
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        *,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        self._build(device, dtype)
+
+    def _parameter_shapes(self, input_size):
+        return gru_parameter_shapes(input_size, self.hidden_size, self.bias)
+
+    def _step(self, x_t, state, p):
+        h, gates = gru_step(
+            x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+        )
+        return (h,), (h, gates)
+
+
+class LSTM(RecurrentLayer):
+    r"""Long short-term memory over sequences, exactly as torch.nn.LSTM (gate order i, f, g, o;
+    see :class:`rnnlab.LSTMCell`), with optional peepholes and forget-gate bias.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, bidirectional, dropout: as for
+        :class:`Elman`.
+        peephole: add ``weight_peephole_l{l}`` (3, H), the elementwise weights from the cell to
+            the i, f and o gates (Gers & Schmidhuber 2000). torch.nn has no peepholes.
+        forget_bias: if given, initialise every forget gate's total bias to this value.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*H); ``state`` is :class:`LSTMState` ``(h, c)``,
+        each (L*D, B, H); a plain ``(h, c)`` tuple is accepted as input. Default state zeros.
+
+    Parameters:
+        ``weight_ih_l{l}`` (4H, I or D*H), ``weight_hh_l{l}`` (4H, H), ``bias_ih_l{l}`` and
+        ``bias_hh_l{l}`` (4H,), suffix ``_reverse`` for the reverse direction;
+        U(-1/sqrt(H), 1/sqrt(H)).
+
+    Example:
+        >>> lstm = LSTM(3, 5, forget_bias=1.0)
+        >>> outputs, (h, c) = lstm(torch.randn(2, 6, 3))
+        >>> tuple(c.shape)
+        (1, 2, 5)
+    """
+
+    _state_names = ("h", "c")
+    _trace_type = LSTMTrace
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        *,
+        peephole: bool = False,
+        forget_bias: float | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        self.peephole = bool(peephole)
+        self.forget_bias = check_forget_bias(forget_bias)
+        if self.forget_bias is not None and not self.bias:
+            raise ValueError("forget_bias needs bias=True; got bias=False")
+        self._build(device, dtype)
+
+    def _parameter_shapes(self, input_size):
+        return lstm_parameter_shapes(input_size, self.hidden_size, self.bias, self.peephole)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """U(-1/sqrt(H), 1/sqrt(H)) everywhere, then the forget bias if one was asked for."""
+        super().reset_parameters(generator)
+        if self.forget_bias is not None:
+            for layer in range(self.num_layers):
+                for direction in range(self.num_directions):
+                    p = self._step_parameters(layer, direction)
+                    set_forget_bias_(p["bias_ih"], p["bias_hh"], self.forget_bias)
+
+    def _state_sizes(self):
+        return (self.hidden_size, self.hidden_size)
+
+    def _state_rest(self):
+        return (0.0, 0.0)
+
+    def _step(self, x_t, state, p):
+        new_state, gates = lstm_step(
+            x_t, LSTMState(*state), p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+            p["weight_peephole"],
+        )  # fmt: skip
+        return tuple(new_state), (new_state.h, new_state.c, gates)
+
+    def _public_state(self, parts):
+        return LSTMState(*parts)
+
+    def _state_parts(self, state):
+        if isinstance(state, tuple) and len(state) == 2:
+            return tuple(state)
+        raise TypeError(
+            f"state must be an LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H); "
+            f"got {type(state).__name__}"
+        )
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", peephole={self.peephole}, forget_bias={self.forget_bias}"
