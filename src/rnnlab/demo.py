@@ -21,6 +21,10 @@ from torch import nn
 from rnnlab.layers import Elman
 from rnnlab.tasks.letter_sequences import FEATURES, LETTERS, encode, letter_stream, nearest_letter
 
+# The expected error of the ideal predictor at a consonant: it outputs the mean of b, d
+# and g, (1, 0, 1, 1/3, 1/3, 1), at Euclidean distance sqrt(2/9) from b and sqrt(5/9) from d, g.
+BEST_CONSONANT_ERROR = {"b": (2 / 9) ** 0.5, "d": (5 / 9) ** 0.5, "g": (5 / 9) ** 0.5}
+
 
 class LetterPredictor(nn.Module):
     """Elman's 6-20-6 network: sigmoid hidden units with context, sigmoid output units."""
@@ -105,7 +109,10 @@ def report(result: DemoResult) -> str:
         "  target letter  error",
     ]
     for letter, error in result.error_by_letter.items():
-        kind = "consonant: random, unpredictable" if letter in "bdg" else "vowel: follows by rule"
+        kind = "vowel: follows by rule (ideal predictor 0.00)"
+        if letter in "bdg":
+            best = BEST_CONSONANT_ERROR[letter]
+            kind = f"consonant: random (ideal predictor about {best:.2f})"
         lines.append(f"  {letter:>13}  {error:5.2f}   {kind}")
     lines += [
         "",
@@ -116,6 +123,7 @@ def report(result: DemoResult) -> str:
         "",
         "  after  it predicts (" + ", ".join(f[:4] for f in FEATURES) + ")  nearest letter",
     ]
+    lines.append("  (after i and u: the mean over the first and later vowels of a syllable)")
     for letter, prediction in result.prediction_after.items():
         values = " ".join(f"{v:4.2f}" for v in prediction)
         guess = nearest_letter(torch.tensor(prediction))
