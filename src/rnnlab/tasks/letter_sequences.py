@@ -10,7 +10,12 @@ that predicts the next letter can learn *that* a consonant comes (after the righ
 vowels) but not *which* one: the vowels are predictable, the consonants are not.
 """
 
+from typing import Literal
+
 import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from rnnlab.tasks.base import Split, Task
 
 FEATURES = ("Consonant", "Vowel", "Interrupted", "High", "Back", "Voiced")
 
@@ -55,3 +60,45 @@ def nearest_letter(features: torch.Tensor) -> str:
     """The letter whose feature vector is closest (Euclidean) to ``features`` (6,)."""
     table = encode("".join(LETTERS))  # (6 letters, 6 features)
     return "".join(LETTERS)[int(torch.cdist(features[None].float(), table).argmin())]
+
+
+class LettersConfig(BaseModel):
+    """``[task]`` of Elman's letter sequences."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: Literal["letters"] = "letters"
+    num_consonants: int = Field(1000, ge=2, description="consonants per stream (Elman: 1,000)")
+    seed: int = Field(0, description="seed of the data; the training seed is separate")
+
+
+class Letters(Task):
+    """The letter-sequence stream task: predict the next letter's six features."""
+
+    name = "letters"
+    description = "Elman (1990) sim. 2: predict the next letter of ba/dii/guuu syllable streams"
+    stream = True
+    autoregressive = True
+    loss = "sigmoid_mse"
+    input_size = len(FEATURES)
+    output_size = len(FEATURES)
+
+    def __init__(self, config: LettersConfig) -> None:
+        self.config = config
+
+    def splits(self) -> dict[str, Split]:
+        generator = torch.Generator().manual_seed(self.config.seed)
+        result = {}
+        for split in ("train", "val", "test"):
+            letters = encode(letter_stream(self.config.num_consonants, generator))  # (T, 6)
+            result[split] = Split(x=letters[None, :-1], y=letters[None, 1:])
+        return result
+
+    def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:
+        """Mean Euclidean error where the target is a vowel, and where it is a consonant."""
+        error = (predictions - split.y).norm(dim=-1)[0]  # (T,)
+        is_consonant = split.y[0, :, 0] == 1
+        return {
+            "vowel_error": float(error[~is_consonant].mean()),
+            "consonant_error": float(error[is_consonant].mean()),
+        }

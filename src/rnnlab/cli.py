@@ -1,0 +1,188 @@
+"""The ``rnnlab`` command line: parses, calls one library function per command, prints.
+
+A user mistake (a missing file, a bad config, an unknown option) prints one line starting with
+``error:`` and exits with status 2; ``--debug`` shows the traceback instead.
+"""
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from rnnlab.errors import RnnlabError
+from rnnlab.network import MODELS
+from rnnlab.tasks.registry import TASKS
+
+EXPERIMENTS: dict[str, str] = {}  # name -> one line; the replications add theirs
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Example: rnnlab train examples/elman_letters.toml --set training.max_steps=500",
+)
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.pass_context
+def cli(context: click.Context, debug: bool) -> None:
+    """rnnlab: build, train, probe and benchmark recurrent neural networks."""
+    context.obj = {"debug": debug}
+
+
+@cli.command("list", epilog="Example: rnnlab list")
+def list_command() -> None:
+    """List the built-in tasks, models and experiments."""
+    sections = {
+        "tasks": {name: task.description for name, (_, task) in TASKS.items()},
+        "models": {name: description for name, (_, description) in MODELS.items()},
+        "experiments": EXPERIMENTS,
+    }
+    for title, entries in sections.items():
+        click.echo(f"{title}:")
+        for name, description in entries.items():
+            click.echo(f"  {name:<14} {description}")
+        if not entries:
+            click.echo("  (none yet)")
+
+
+@cli.command(
+    epilog="Example: rnnlab train examples/lstm_adding.toml --set training.lr=0.003 --out runs/a"
+)
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+    help="Override one config key; repeatable.",
+)  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/...).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: str, quiet: bool):
+    """Train the network described by the TOML file CONFIG."""
+    from rnnlab.train.config import load_config
+    from rnnlab.train.run_directory import RunDirectory
+
+    run_config = load_config(config, list(overrides))
+    _check_device(device)
+    out = out or Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = RunDirectory.create(out, run_config)
+    click.echo(f"run directory: {run.path}")
+    _fit_and_report(run, run_config, resume=False, checkpoint=None, device=device, quiet=quiet)
+
+
+@cli.command(epilog="Example: rnnlab resume runs/elman_letters-20261125-101500")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--checkpoint", help="Resume from this checkpoint (default: the latest).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool) -> None:
+    """Continue the run in RUN_DIR from its latest (or a chosen) checkpoint."""
+    from rnnlab.train.run_directory import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    _check_device(device)
+    _fit_and_report(
+        run, run.config(), resume=True, checkpoint=checkpoint, device=device, quiet=quiet
+    )
+
+
+@cli.command(epilog="Example: rnnlab evaluate runs/lstm_adding-20261125-101500 --split test --json")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(["val", "test"]), default="val", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: metric -> value.")
+@click.option("--checkpoint", help="Evaluate this checkpoint (default: the latest).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def evaluate(run_dir: Path, split: str, as_json: bool, checkpoint: str | None, device: str):
+    """Evaluate the trained network of RUN_DIR on a data split."""
+    from rnnlab.train.checkpoint import load_checkpoint
+    from rnnlab.train.run_directory import RunDirectory
+    from rnnlab.train.trainer import build, evaluate_split
+
+    run = RunDirectory.open(run_dir)
+    _check_device(device)
+    config = run.config()
+    task, network = build(config, device)
+    network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
+    metrics = evaluate_split(network, task, task.splits()[split], device)
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        for name, value in metrics.items():
+            click.echo(f"{split} {name}: {value:.6g}")
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RnnlabError("--device cuda was asked for, but no CUDA device is available")
+
+
+def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet: bool) -> None:
+    from rnnlab.train.progress import ProgressDisplay
+    from rnnlab.train.trainer import fit
+
+    interrupted = []
+
+    def on_interrupt(signum, frame):
+        if interrupted:  # a second Ctrl-C: stop now, from the last checkpoint
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        print("\nstopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = fit(
+            run, config, resume=resume, checkpoint=checkpoint, device=device,
+            display=ProgressDisplay("quiet" if quiet else "auto"),
+            should_stop=lambda: bool(interrupted),
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    validation = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
+    click.echo(f"{result.reason} at step {result.step} (epoch {result.epoch})  {validation}")
+    if result.reason == "interrupted":
+        click.echo(f"continue with: rnnlab resume {run.path}")
+        sys.exit(130)
+    click.echo(f"evaluate with: rnnlab evaluate {run.path} --split test")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; user mistakes become one ``error:`` line and exit status 2."""
+    from rnnlab.train.trainer import TrainingDivergedError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="rnnlab", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as error:
+        click.echo(error.format_message())  # a bare `rnnlab` asks for help: give it
+        sys.exit(0)
+    except click.UsageError as error:
+        if debug:
+            raise
+        hint = f" (see {error.ctx.command_path} --help)" if error.ctx else ""
+        click.echo(f"error: {error.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except TrainingDivergedError as error:
+        if debug:
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except RnnlabError as error:
+        if debug:
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted; continue from the last checkpoint with `rnnlab resume`", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

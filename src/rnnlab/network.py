@@ -1,0 +1,151 @@
+"""A trainable network: one recurrent layer (stacked, directions) and a linear readout.
+
+The ``[model]`` section of a run's config is one of the model configs here, chosen by its
+``kind``; :func:`build_network` turns it into a :class:`Network` for a task's sizes.
+"""
+
+from typing import Annotated, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from rnnlab.errors import ConfigError
+from rnnlab.layers import GRU, LSTM, Elman, Jordan, LSTMState, RecurrentLayer
+from rnnlab.tasks.base import Loss, predictions_from_outputs
+
+
+class _LayerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    hidden_size: int = Field(ge=1, description="H, hidden units per layer and direction")
+    num_layers: int = Field(1, ge=1, description="L, stacked layers")
+    bidirectional: bool = Field(False, description="add a reverse-time direction")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout between stacked layers")
+    bias: bool = Field(True, description="learn the recurrent layers' biases")
+
+
+class ElmanConfig(_LayerConfig):
+    """``[model] kind = "elman"``: Elman's simple recurrent network."""
+
+    kind: Literal["elman"]
+    nonlinearity: Literal["tanh", "relu", "sigmoid"] = "tanh"
+
+
+class JordanConfig(_LayerConfig):
+    """``[model] kind = "jordan"``: the context is the previous output of each layer."""
+
+    kind: Literal["jordan"]
+    output_size: int = Field(ge=1, description="O, output (context) units of each layer")
+    nonlinearity: Literal["tanh", "relu", "sigmoid"] = "tanh"
+    output_nonlinearity: Literal["sigmoid", "tanh", "relu", "identity"] = "sigmoid"
+
+
+class GRUConfig(_LayerConfig):
+    """``[model] kind = "gru"``: gated recurrent units (torch.nn's variant)."""
+
+    kind: Literal["gru"]
+
+
+class LSTMConfig(_LayerConfig):
+    """``[model] kind = "lstm"``: long short-term memory."""
+
+    kind: Literal["lstm"]
+    peephole: bool = False
+    forget_bias: float | None = None
+
+
+ModelConfig = Annotated[
+    ElmanConfig | JordanConfig | GRUConfig | LSTMConfig, Field(discriminator="kind")
+]
+
+MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
+    "elman": (ElmanConfig, "Elman (1990) simple recurrent network: tanh, relu or sigmoid units"),
+    "jordan": (JordanConfig, "Jordan (1986) network: the context is the previous output"),
+    "gru": (GRUConfig, "gated recurrent unit (Cho et al. 2014), as torch.nn.GRU"),
+    "lstm": (LSTMConfig, "long short-term memory (Hochreiter & Schmidhuber 1997), as torch.nn"),
+}
+
+
+class Network(nn.Module):
+    """A recurrent layer followed by a linear readout at every step.
+
+    ``network(x, state)`` maps x (B, T, I) to raw outputs (B, T, O) (logits, or values before
+    the output activation that the task's loss implies) and the layer's final state.
+    """
+
+    def __init__(self, layer: RecurrentLayer, output_size: int) -> None:
+        super().__init__()
+        self.layer = layer
+        features = layer.num_directions * layer.output_size_per_direction
+        self.readout = nn.Linear(features, output_size, device=layer.weight_ih_l0.device)
+
+    def forward(self, x: torch.Tensor, state=None, lengths=None):
+        hidden, state = self.layer(x, state, lengths)  # (B, T, D*H)
+        return self.readout(hidden), state
+
+    def forward_scheduled(
+        self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
+    ) -> tuple[torch.Tensor, object]:
+        """Scheduled sampling (Bengio et al. 2015) for next-step prediction.
+
+        At each step after the first, the input is the true ``x_t`` with probability
+        ``teacher_forcing`` and otherwise the network's own prediction of it from the step
+        before (probabilities, or a one-hot of the most likely class). Uses the global torch
+        random generator, so a seeded run repeats exactly.
+        """
+        outputs = []
+        x_t = x[:, :1]  # (B, 1, I)
+        for t in range(x.shape[1]):
+            output_t, state = self(x_t, state)  # (B, 1, O)
+            outputs.append(output_t)
+            if t + 1 == x.shape[1]:
+                break
+            prediction = predictions_from_outputs(output_t, loss).detach()
+            if loss == "cross_entropy":
+                prediction = nn.functional.one_hot(prediction.argmax(-1), x.shape[-1]).to(x.dtype)
+            use_truth = torch.rand(x.shape[0], 1, 1) < teacher_forcing  # (B, 1, 1)
+            x_t = torch.where(use_truth.to(x.device), x[:, t + 1 : t + 2], prediction)
+        return torch.cat(outputs, dim=1), state
+
+
+def build_network(config: ModelConfig, input_size: int, output_size: int) -> Network:
+    """The network a ``[model]`` config describes, for a task's input and output sizes."""
+    options = dict(
+        num_layers=config.num_layers,
+        bias=config.bias,
+        bidirectional=config.bidirectional,
+        dropout=config.dropout,
+    )
+    try:
+        if isinstance(config, ElmanConfig):
+            layer = Elman(
+                input_size, config.hidden_size, nonlinearity=config.nonlinearity, **options
+            )
+        elif isinstance(config, JordanConfig):
+            layer = Jordan(
+                input_size, config.hidden_size, config.output_size,
+                nonlinearity=config.nonlinearity,
+                output_nonlinearity=config.output_nonlinearity,
+                **options,
+            )  # fmt: skip
+        elif isinstance(config, GRUConfig):
+            layer = GRU(input_size, config.hidden_size, **options)
+        else:
+            layer = LSTM(
+                input_size, config.hidden_size, peephole=config.peephole,
+                forget_bias=config.forget_bias, **options,
+            )  # fmt: skip
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"[model]: {error}") from None
+    return Network(layer, output_size)
+
+
+def state_tensors(state) -> tuple[torch.Tensor, ...]:
+    """A layer state as a tuple of tensors: ``(h,)`` or ``(h, c)``."""
+    return tuple(state) if isinstance(state, LSTMState) else (state,)
+
+
+def state_from_tensors(tensors: tuple[torch.Tensor, ...]):
+    """The inverse of :func:`state_tensors`."""
+    return LSTMState(*tensors) if len(tensors) == 2 else tensors[0]

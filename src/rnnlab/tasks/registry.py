@@ -1,0 +1,19 @@
+"""Every built-in task by name: its config class and its task class. An explicit table."""
+
+from rnnlab.tasks.adding import Adding, AddingConfig
+from rnnlab.tasks.base import Task
+from rnnlab.tasks.letter_sequences import Letters, LettersConfig
+from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
+
+TASKS: dict[str, tuple[type, type[Task]]] = {
+    "temporal_xor": (TemporalXORConfig, TemporalXOR),
+    "letters": (LettersConfig, Letters),
+    "adding": (AddingConfig, Adding),
+}
+
+TaskConfig = TemporalXORConfig | LettersConfig | AddingConfig
+
+
+def build_task(config: TaskConfig) -> Task:
+    """The task a ``[task]`` config describes."""
+    return TASKS[config.name][1](config)

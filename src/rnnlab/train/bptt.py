@@ -1,0 +1,98 @@
+"""Backpropagation through time: how a split is cut into updates, and where state is detached.
+
+Full BPTT backpropagates through whole sequences. Truncated BPTT cuts them into chunks of
+``chunk_length`` steps; the state is carried from one chunk to the next (so the network still
+*sees* the whole past) but gradients stop at the chunk boundary. Online learning, as in Elman
+(1990), is truncated BPTT with chunks of one step: an update after every input, the gradient
+truncated after one step (the context is treated as an input).
+
+A stream task's single long sequence is cut into ``batch_size`` parallel streams, each read in
+order, with the state carried across all chunks of an epoch (stateful batches, as char-rnn).
+A sequence task's sequences are shuffled into minibatches; the state is carried across the
+chunks of one minibatch and reset for the next.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from rnnlab.tasks.base import Split
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The data of one update: x (B, T, I), y, mask (B, T) or None, and whether the state
+    starts afresh (True) or continues from the previous unit (False)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    mask: torch.Tensor | None
+    reset: bool
+
+
+def detach_state(state):
+    """Cut the gradient path into the past: the one place truncated BPTT detaches the state.
+
+    The values are kept, so the next chunk continues from them; only the graph is dropped.
+    Works for a tensor state and for ``LSTMState(h, c)``.
+    """
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return type(state)(*(part.detach() for part in state))
+
+
+def chunk_length_for(bptt: str, chunk_length: int | None, seq_len: int) -> int:
+    """Steps per update: all of them (full), ``chunk_length`` (truncated) or one (online)."""
+    if bptt == "full":
+        return seq_len
+    if bptt == "online":
+        return 1
+    return chunk_length
+
+
+def plan_epoch(
+    split: Split,
+    stream: bool,
+    batch_size: int,
+    bptt: str,
+    chunk_length: int | None,
+    generator: torch.Generator,
+) -> list[Unit]:
+    """Every update of one epoch, in order. Deterministic given ``generator``'s seed."""
+    if stream:
+        batches = [_parallel_streams(split, batch_size)]
+    else:
+        order = torch.randperm(split.x.shape[0], generator=generator)
+        batches = [
+            _take(split, order[k : k + batch_size]) for k in range(0, len(order), batch_size)
+        ]
+    units = []
+    for batch in batches:
+        T = batch.x.shape[1]
+        step = chunk_length_for(bptt, chunk_length, T)
+        for start in range(0, T, step):
+            window = slice(start, start + step)
+            mask = None if batch.mask is None else batch.mask[:, window]
+            units.append(Unit(batch.x[:, window], batch.y[:, window], mask, reset=start == 0))
+    return units
+
+
+def _parallel_streams(split: Split, batch_size: int) -> Split:
+    """Cut one stream (1, T, ...) into ``batch_size`` streams of T // batch_size steps."""
+    T = split.x.shape[1]
+    length = T // batch_size
+    if length < 1:
+        raise ValueError(f"batch_size must be at most the stream length {T}; got {batch_size}")
+
+    def cut(tensor):
+        return None if tensor is None else tensor[0, : length * batch_size].reshape(
+            batch_size, length, *tensor.shape[2:]
+        )  # fmt: skip
+
+    return Split(cut(split.x), cut(split.y), cut(split.mask))
+
+
+def _take(split: Split, rows: torch.Tensor) -> Split:
+    return Split(split.x[rows], split.y[rows], None if split.mask is None else split.mask[rows])

@@ -1,0 +1,346 @@
+"""The training loop: one function, :func:`fit`, that reads top to bottom.
+
+Around the loop, and not inside it: the plan of each epoch (:mod:`rnnlab.train.bptt`), the
+optimiser and schedule (:mod:`rnnlab.train.optim`), checkpoints
+(:mod:`rnnlab.train.checkpoint`), the run directory and the progress display. A callback sees
+every update and every validation.
+
+Everything a run needs to continue exactly is in its checkpoints: weights, optimiser and
+schedule state, the torch random generator, the position in the epoch, the state carried
+between chunks, early-stopping bookkeeping and the running sums of the current log window. The
+plan of epoch ``e`` is drawn from a generator seeded with ``(seed, e)``. So a run killed at any
+moment and resumed from its last checkpoint ends with the same weights and metrics, bit for bit
+on a CPU, as a run that was never interrupted.
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.network import Network, build_network, state_from_tensors, state_tensors
+from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
+from rnnlab.tasks.registry import build_task
+from rnnlab.train.bptt import detach_state, plan_epoch
+from rnnlab.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    optimizer_state_from_tensors,
+    optimizer_state_to_tensors,
+    save_checkpoint,
+)
+from rnnlab.train.config import RunConfig
+from rnnlab.train.optim import build_optimizer, build_scheduler
+from rnnlab.train.progress import ProgressDisplay
+from rnnlab.train.run_directory import RunDirectory
+
+
+class TrainingDivergedError(RnnlabError):
+    """The loss or the gradient became NaN or infinite and the config says to stop."""
+
+
+@dataclass
+class TrainState:
+    """The loop's position and bookkeeping, saved in every checkpoint."""
+
+    step: int = 0  # updates done (skipped non-finite batches count: the limit must bind)
+    epoch: int = 0
+    unit: int = 0  # the next unit of the epoch's plan
+    best: float | None = None  # best early-stopping metric so far
+    evals_since_best: int = 0
+    skipped: int = 0  # batches skipped for a non-finite loss or gradient
+    window_loss: float = 0.0  # sums over the updates since the last metrics record
+    window_grad_norm: float = 0.0
+    window_updates: int = 0
+    window_tokens: int = 0
+    finished: str | None = None  # why the run ended: max_steps, max_epochs, early_stopping
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """How a call to :func:`fit` ended."""
+
+    step: int
+    epoch: int
+    reason: str  # max_steps, max_epochs, early_stopping, interrupted, already_finished
+    metrics: dict[str, float] = field(default_factory=dict)  # the last validation
+
+
+Callback = Callable[[str, TrainState, Network], None]
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The generator of epoch ``epoch``'s batch order: a function of the seed and epoch only."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
+    """The task and a freshly initialised network (from the training seed) of a config."""
+    task = build_task(config.task)
+    torch.manual_seed(config.training.seed)
+    network = build_network(config.model, task.input_size, task.output_size).to(device)
+    training = config.training
+    if training.teacher_forcing < 1:
+        if not task.autoregressive:
+            raise ConfigError(
+                f"training.teacher_forcing < 1 feeds predictions back as inputs, which needs a "
+                f"next-step prediction task; task {task.name!r} is not one"
+            )
+        if config.model.bidirectional:
+            raise ConfigError("training.teacher_forcing < 1 needs model.bidirectional = false")
+    if task.stream and config.model.bidirectional:
+        raise ConfigError(
+            f"task {task.name!r} is a stream read in order; a bidirectional model would see the "
+            f"future it must predict (set model.bidirectional = false)"
+        )
+    return task, network
+
+
+@torch.no_grad()
+def evaluate_split(network: Network, task: Task, split: Split, device: str = "cpu") -> dict:
+    """Loss and task metrics of ``network`` on a whole split, in evaluation mode."""
+    was_training = network.training
+    network.eval()
+    outputs, _ = network(split.x.to(device))
+    mask = None if split.mask is None else split.mask.to(device)
+    metrics = {"loss": float(masked_loss(outputs, split.y.to(device), mask, task.loss))}
+    predictions = predictions_from_outputs(outputs, task.loss).cpu()
+    metrics.update(task.metrics(predictions, split))
+    network.train(was_training)
+    return metrics
+
+
+def fit(
+    run: RunDirectory,
+    config: RunConfig,
+    *,
+    resume: bool = False,
+    checkpoint: str | None = None,
+    device: str = "cpu",
+    display: ProgressDisplay | None = None,
+    callback: Callback | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> FitResult:
+    """Train ``config`` in ``run``; with ``resume``, continue from a checkpoint (the latest,
+    or the one named by ``checkpoint``)."""
+    display = display or ProgressDisplay("quiet")
+    training = config.training
+    task, network = build(config, device)
+    splits = task.splits()
+    optimizer = build_optimizer(network.parameters(), training)
+    scheduler = build_scheduler(optimizer, training)
+    state = TrainState()
+    carried = None  # the recurrent state carried from the previous unit
+    writer = _tensorboard_writer(run, training.tensorboard)
+
+    if resume:
+        state, carried = _restore(run, checkpoint, network, optimizer, scheduler, device)
+        run.truncate_metrics(state.step)
+        if state.finished:
+            return FitResult(state.step, state.epoch, "already_finished", _last_validation(run))
+        display.message(f"resuming {run.path} at step {state.step}")
+
+    display.start(training.max_steps, state.step)
+    window_start = time.perf_counter()
+    run_start = time.perf_counter()
+    last_validation: dict[str, float] = {}
+    network.train()
+    try:
+        while state.finished is None:
+            units = plan_epoch(
+                splits["train"], task.stream, training.batch_size, training.bptt,
+                training.chunk_length, epoch_generator(training.seed, state.epoch),
+            )  # fmt: skip
+            while state.unit < len(units) and state.finished is None:
+                unit = units[state.unit]
+                if unit.reset:
+                    carried = None
+                x, y = unit.x.to(device), unit.y.to(device)
+                mask = None if unit.mask is None else unit.mask.to(device)
+                state.unit += 1
+                if mask is not None and not mask.any():
+                    # Nothing to learn in this chunk (the target comes later): only carry on.
+                    with torch.no_grad():
+                        _, carried = network(x, carried)
+                    continue
+
+                # -- one update ---------------------------------------------------------
+                if training.teacher_forcing < 1:
+                    outputs, new_state = network.forward_scheduled(
+                        x, carried, training.teacher_forcing, task.loss
+                    )
+                else:
+                    outputs, new_state = network(x, carried)
+                loss = masked_loss(outputs, y, mask, task.loss)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = _gradient_norm(network, training.clip_grad_norm)
+                state.step += 1
+                if not (math.isfinite(loss.item()) and math.isfinite(grad_norm)):
+                    if training.on_nonfinite == "stop":
+                        raise TrainingDivergedError(
+                            _divergence_message(run, state.step, loss, grad_norm)
+                        )
+                    state.skipped += 1  # skip: no update, and the state from before this batch
+                else:
+                    optimizer.step()
+                    scheduler.step()
+                    carried = detach_state(new_state)
+                    state.window_loss += loss.item()
+                    state.window_grad_norm += grad_norm
+                    state.window_updates += 1
+                    state.window_tokens += x.shape[0] * x.shape[1]
+
+                # -- bookkeeping outside the update ------------------------------------------
+                if state.step >= training.max_steps:
+                    state.finished = "max_steps"
+                if state.step % training.log_every == 0:
+                    elapsed = time.perf_counter() - window_start
+                    record = _log_record(state, optimizer, elapsed, time.perf_counter() - run_start)
+                    window_start = time.perf_counter()
+                    run.append_metrics(record)
+                    display.update(record)
+                    _write_tensorboard(writer, record)
+                if state.step % training.eval_every == 0 or state.finished:
+                    last_validation = _validate(run, network, task, splits, state, training, device)
+                    display.update({"step": state.step, "epoch": state.epoch, **last_validation})
+                    _write_tensorboard(writer, {"step": state.step, **last_validation})
+                if callback is not None:
+                    callback("step", state, network)
+                interrupted = should_stop()
+                if state.step % training.checkpoint_every == 0 or state.finished or interrupted:
+                    _save(run, state, carried, network, optimizer, scheduler, training)
+                if interrupted:
+                    display.message(
+                        f"interrupted at step {state.step}; checkpoint saved. "
+                        f"Continue with: rnnlab resume {run.path}"
+                    )
+                    return FitResult(state.step, state.epoch, "interrupted", last_validation)
+
+            if state.unit >= len(units):
+                state.epoch += 1
+                state.unit = 0
+                if training.max_epochs is not None and state.epoch >= training.max_epochs:
+                    state.finished = "max_epochs"
+                    last_validation = _validate(run, network, task, splits, state, training, device)
+                    _save(run, state, carried, network, optimizer, scheduler, training)
+    finally:
+        display.close()
+        if writer is not None:
+            writer.close()
+    return FitResult(state.step, state.epoch, state.finished, last_validation)
+
+
+def _gradient_norm(network: Network, clip: float | None) -> float:
+    parameters = [p for p in network.parameters() if p.grad is not None]
+    if clip is not None:
+        return float(torch.nn.utils.clip_grad_norm_(parameters, clip))
+    return float(torch.nn.utils.get_total_norm([p.grad for p in parameters]))
+
+
+def _validate(run, network, task, splits, state: TrainState, training, device) -> dict:
+    """Validate, log the record, and update early stopping."""
+    metrics = {
+        f"val_{k}": v for k, v in evaluate_split(network, task, splits["val"], device).items()
+    }
+    run.append_metrics({"step": state.step, "epoch": state.epoch, **metrics})
+    if training.early_stopping_patience is not None:
+        name = training.early_stopping_metric
+        if name not in metrics:
+            raise ConfigError(
+                f"training.early_stopping_metric {name!r} is not measured by task "
+                f"{task.name!r}; valid: {', '.join(metrics)}"
+            )
+        if state.best is None or metrics[name] < state.best:
+            state.best, state.evals_since_best = metrics[name], 0
+        else:
+            state.evals_since_best += 1
+            if state.evals_since_best >= training.early_stopping_patience:
+                state.finished = state.finished or "early_stopping"
+    return metrics
+
+
+def _log_record(state: TrainState, optimizer, elapsed: float, wall_time: float) -> dict:
+    updates = max(state.window_updates, 1)
+    record = {
+        "step": state.step,
+        "epoch": state.epoch,
+        "loss": state.window_loss / updates,
+        "grad_norm": state.window_grad_norm / updates,
+        "lr": optimizer.param_groups[0]["lr"],
+        "skipped": state.skipped,
+        "tokens_per_s": state.window_tokens / elapsed if elapsed > 0 else 0.0,
+        "wall_time": wall_time,
+    }
+    state.window_loss = state.window_grad_norm = 0.0
+    state.window_updates = state.window_tokens = 0
+    return record
+
+
+def _save(run, state: TrainState, carried, network, optimizer, scheduler, training) -> None:
+    optimizer_tensors, optimizer_meta = optimizer_state_to_tensors(optimizer.state_dict())
+    training_state = {**optimizer_tensors, "rng.torch": torch.get_rng_state()}
+    if carried is not None:
+        for k, part in enumerate(state_tensors(carried)):
+            training_state[f"carried.{k}"] = part.detach().cpu()
+    meta = {
+        "state": asdict(state),
+        "optimizer": optimizer_meta,
+        "scheduler": scheduler.state_dict(),
+    }
+    save_checkpoint(
+        run.checkpoints, state.step, {k: v.cpu() for k, v in network.state_dict().items()},
+        training_state, meta, keep=training.keep_checkpoints,
+    )  # fmt: skip
+
+
+def _restore(run, name, network, optimizer, scheduler, device):
+    if name is None and latest_checkpoint(run.checkpoints) is None:
+        raise RnnlabError(f"{run.path} has no checkpoint to resume from")
+    checkpoint = load_checkpoint(run.checkpoints, name)
+    network.load_state_dict(checkpoint.model_state)
+    tensors = checkpoint.training_state
+    optimizer.load_state_dict(optimizer_state_from_tensors(tensors, checkpoint.meta["optimizer"]))
+    scheduler.load_state_dict(checkpoint.meta["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    parts = tuple(tensors[f"carried.{k}"].to(device) for k in range(2) if f"carried.{k}" in tensors)
+    carried = state_from_tensors(parts) if parts else None
+    return TrainState(**checkpoint.meta["state"]), carried
+
+
+def _last_validation(run: RunDirectory) -> dict:
+    records = [r for r in run.read_metrics() if "val_loss" in r]
+    return {k: v for k, v in records[-1].items() if k.startswith("val_")} if records else {}
+
+
+def _divergence_message(run: RunDirectory, step: int, loss, grad_norm: float) -> str:
+    latest = latest_checkpoint(run.checkpoints)
+    kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written yet"
+    return (
+        f"training stopped at step {step}: the loss is {loss.item()} and the gradient norm "
+        f"{grad_norm}; {kept}. Lower training.lr, set training.clip_grad_norm, or set "
+        f'training.on_nonfinite = "skip"'
+    )
+
+
+def _tensorboard_writer(run: RunDirectory, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError(
+            "training.tensorboard = true needs the tensorboard package (pip install tensorboard)"
+        ) from None
+    return SummaryWriter(str(run.path / "tensorboard"))
+
+
+def _write_tensorboard(writer, record: dict) -> None:
+    if writer is None:
+        return
+    for key, value in record.items():
+        if key not in ("step", "epoch") and isinstance(value, int | float):
+            writer.add_scalar(key, value, record["step"])
