@@ -20,6 +20,7 @@ starts at ``lengths[b] - 1``).
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,6 +39,8 @@ from rnnlab.cells.lstm import (
     lstm_step,
     set_forget_bias_,
 )
+from rnnlab.kernels import elman as elman_kernel
+from rnnlab.kernels.dispatch import check_path, fast_path_problem, resolve_path, use_compiled_loop
 
 
 class ElmanTrace(NamedTuple):
@@ -92,8 +95,10 @@ class RecurrentLayer(nn.Module):
         bias: bool,
         bidirectional: bool,
         dropout: float,
+        path: str | None = None,
     ) -> None:
         super().__init__()
+        self.path = check_path(path)
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.num_layers = check_size("num_layers", num_layers)
@@ -193,13 +198,18 @@ class RecurrentLayer(nn.Module):
 
     def _unroll(self, x, state, lengths, record: bool):
         x, lengths = self._check_input(x, lengths)
-        T = x.shape[1]
+        B, T, _ = x.shape
         states = self._check_state(state, x)
-        mask = None
-        if lengths is not None:
-            mask = (
-                torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]
-            )  # (B, T)
+        if self._choose_fast_path(x):
+            run_direction = self._fast_direction
+            # The kernels take every row's number of valid steps, as int64 on the CPU.
+            full = np.full(B, T, dtype=np.int64)
+            mask = full if lengths is None else lengths.cpu().numpy().astype(np.int64)
+        else:
+            run_direction = self._run_direction
+            mask = None
+            if lengths is not None:
+                mask = torch.arange(T, device=x.device)[None, :] < lengths.to(x.device)[:, None]
 
         finals: list[State] = []
         traces: list[tuple[torch.Tensor, ...]] = []
@@ -208,7 +218,7 @@ class RecurrentLayer(nn.Module):
             direction_outputs = []
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
-                outputs_d, final_d, trace_d = self._run_direction(
+                outputs_d, final_d, trace_d = run_direction(
                     layer_input, states[k], mask, self._step_parameters(layer, direction),
                     reverse=direction == 1, record=record,
                 )  # fmt: skip
@@ -224,6 +234,24 @@ class RecurrentLayer(nn.Module):
         if record:
             trace = self._trace_type(*(torch.stack(items) for items in zip(*traces)))
         return layer_input, final, trace
+
+    _has_fast_kernel = False
+
+    def _choose_fast_path(self, x: torch.Tensor) -> bool:
+        """True to run the kernels: asked for (or ``auto``) and able to serve ``x``."""
+        path = resolve_path(self.path)
+        if path == "reference":
+            return False
+        problem = fast_path_problem(x)
+        if problem is None and not self._has_fast_kernel:
+            problem = f"{type(self).__name__} has no fast kernel yet"
+        if problem is not None and path == "fast":
+            raise ValueError(f"path='fast' cannot serve this call: {problem}")
+        return problem is None
+
+    def _fast_direction(self, x, state: State, lengths, p, reverse: bool, record: bool):
+        """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
+        raise NotImplementedError
 
     def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
         """Unroll one layer in one direction. x (B, T, I_l) -> outputs (B, T, H_out)."""
@@ -392,10 +420,11 @@ class Elman(RecurrentLayer):
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
         *,
+        path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, ELMAN_NONLINEARITIES)
         self._build(device, dtype)
 
@@ -404,6 +433,16 @@ class Elman(RecurrentLayer):
 
     def _state_rest(self):
         return (rest_value(self.nonlinearity),)
+
+    _has_fast_kernel = True
+
+    def _fast_direction(self, x, state, lengths, p, reverse, record):
+        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=1)
+        outputs, h = elman_kernel.ElmanFunction.apply(
+            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+            reverse, elman_kernel.ACTIVATION_CODES[self.nonlinearity], compiled,
+        )  # fmt: skip
+        return outputs, (h,), (outputs,)
 
     def _step(self, x_t, state, p):
         h = elman_step(
@@ -468,10 +507,11 @@ class Jordan(RecurrentLayer):
         nonlinearity: str = "tanh",
         output_nonlinearity: str = "sigmoid",
         *,
+        path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
         self.output_size = check_size("output_size", output_size)
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, JORDAN_NONLINEARITIES)
         self.output_nonlinearity = check_activation(
@@ -542,10 +582,11 @@ class GRU(RecurrentLayer):
         bidirectional: bool = False,
         dropout: float = 0.0,
         *,
+        path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
         self._build(device, dtype)
 
     def _parameter_shapes(self, input_size):
@@ -599,10 +640,11 @@ class LSTM(RecurrentLayer):
         *,
         peephole: bool = False,
         forget_bias: float | None = None,
+        path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout)
+        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
         self.peephole = bool(peephole)
         self.forget_bias = check_forget_bias(forget_bias)
         if self.forget_bias is not None and not self.bias:

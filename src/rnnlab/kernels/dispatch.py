@@ -1,0 +1,59 @@
+"""Which path runs a layer: the readable reference unroll or the fast kernels.
+
+``path`` is an argument of every layer (``rnnlab.GRU(..., path="fast")``); when it is None the
+environment variable ``RNNLAB_PATH`` decides, and without it ``"auto"``:
+
+- ``"reference"``: the Python loop of :mod:`rnnlab.layers`, the oracle.
+- ``"fast"``: the kernels of this package; an error says why if they cannot serve the call.
+- ``"auto"``: the kernels when they can serve the call, the reference otherwise (a CUDA
+  tensor, say, or a dtype other than float32 and float64).
+
+Inside the fast path the time loop is compiled (numba) for small sizes, where per-step overhead
+dominates, and a Python loop around torch's GEMM for large ones, where the matrix product
+dominates; :func:`use_compiled_loop` draws the line, measured with ``bench/layers.py``.
+"""
+
+import os
+
+import torch
+
+PATHS = ("auto", "fast", "reference")
+
+# Elementwise work per step (B * gates * H units) up to which the compiled loop is faster than
+# a torch GEMM per step on the 2-core development machine.
+COMPILED_LOOP_MAX_WORK = 1024
+
+
+def check_path(path: object) -> str | None:
+    """``path`` if it is None or one of :data:`PATHS`, else a ValueError."""
+    if path is not None and path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(map(repr, PATHS))} or None; got {path!r}")
+    return path
+
+
+def resolve_path(path: str | None) -> str:
+    """The path to use: the argument, else ``RNNLAB_PATH``, else ``"auto"``."""
+    if path is not None:
+        return path
+    value = os.environ.get("RNNLAB_PATH", "auto")
+    if value not in PATHS:
+        raise ValueError(f"RNNLAB_PATH must be one of {', '.join(PATHS)}; got {value!r}")
+    return value
+
+
+def fast_path_problem(x: torch.Tensor) -> str | None:
+    """Why the fast kernels cannot run on ``x``, or None if they can."""
+    if x.device.type != "cpu":
+        return f"the fast kernels run on the CPU; x is on {x.device}"
+    if x.dtype not in (torch.float32, torch.float64):
+        return f"the fast kernels support float32 and float64; x is {x.dtype}"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "the fast kernels need numba, which is not installed"
+    return None
+
+
+def use_compiled_loop(batch_size: int, hidden_size: int, gates: int) -> bool:
+    """True where the compiled loop beats a torch GEMM per step."""
+    return batch_size * gates * hidden_size <= COMPILED_LOOP_MAX_WORK

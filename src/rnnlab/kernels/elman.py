@@ -1,0 +1,206 @@
+"""The Elman time loop, compiled: forward and backward through time for one layer and direction.
+
+Only the recurrent part runs here. The caller (:mod:`rnnlab.kernels.function`) computes the
+input projections of all steps in one GEMM before the loop, ``gi = x W_ih^T + b_ih + b_hh``
+(T, B, H), and the weight gradients as GEMMs after it; the loop keeps ``h W_hh^T`` and the
+elementwise math::
+
+    forward    a_t = gi_t + h_{t-1} W_hh^T,   h_t = f(a_t)
+    backward   da_t = (dy_t + dh_t) * f'(a_t),   dh_{t-1} = da_t W_hh
+
+Arrays are time-major, (T, B, ...). ``lengths[b]`` marks the valid steps of row b: at
+``t >= lengths[b]`` the state is held and the output is 0, exactly as the reference path
+(:mod:`rnnlab.layers`). ``reverse`` runs time backwards (the second direction).
+
+Two drivers: a compiled loop (numba; small sizes, where per-step overhead dominates) and a
+Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and vectorised tanh
+and exp win; numba's transcendental functions are scalar calls).
+"""
+
+import numpy as np
+import torch
+from numba import njit
+
+TANH, RELU, SIGMOID = 0, 1, 2
+ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID}
+
+
+@njit(cache=True)
+def forward_step(pre, h, t, lengths, act, out_t):
+    """h_t = f(pre) in place for the active rows; out_t is h_t there and 0 elsewhere."""
+    B, H = pre.shape
+    for b in range(B):
+        if t < lengths[b]:
+            for i in range(H):
+                a = pre[b, i]
+                if act == TANH:
+                    v = np.tanh(a)
+                elif act == RELU:
+                    v = a if a > 0 else 0.0 * a
+                else:
+                    v = 1.0 / (1.0 + np.exp(-a))
+                h[b, i] = v
+                out_t[b, i] = v
+        else:
+            for i in range(H):
+                out_t[b, i] = 0.0
+
+
+@njit(cache=True)
+def backward_step(dh, dout_t, h_t, t, lengths, act, da_t):
+    """da_t = (dout_t + dh) * f'(a_t) for the active rows, 0 elsewhere."""
+    B, H = dh.shape
+    for b in range(B):
+        if t < lengths[b]:
+            for i in range(H):
+                g = dh[b, i] + dout_t[b, i]
+                v = h_t[b, i]
+                if act == TANH:
+                    da_t[b, i] = g * (1.0 - v * v)
+                elif act == RELU:
+                    da_t[b, i] = g if v > 0 else 0.0 * g
+                else:
+                    da_t[b, i] = g * v * (1.0 - v)
+        else:
+            for i in range(H):
+                da_t[b, i] = 0.0
+
+
+@njit(cache=True)
+def carry_back(dh, da_t, w_hh, t, lengths):
+    """dh_{t-1} = da_t W_hh for the active rows; inactive rows pass dh through unchanged."""
+    back = np.dot(da_t, w_hh)
+    for b in range(dh.shape[0]):
+        if t < lengths[b]:
+            dh[b] = back[b]
+
+
+@njit(cache=True)
+def forward_loop(gi, w_hh_t, h, lengths, reverse, act, out, h_prev):
+    T = gi.shape[0]
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        h_prev[t] = h
+        pre = gi[t] + np.dot(h, w_hh_t)
+        forward_step(pre, h, t, lengths, act, out[t])
+
+
+@njit(cache=True)
+def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da):
+    T = dout.shape[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        backward_step(dh, dout[t], out[t], t, lengths, act, da[t])
+        carry_back(dh, da[t], w_hh, t, lengths)
+
+
+IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sigmoid_}
+
+
+def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
+    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
+    if (lengths == T).all():
+        return None
+    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
+
+
+def derivative(out: torch.Tensor, act: int) -> torch.Tensor:
+    """f'(a) of every step at once, from the outputs h = f(a): (T, B, H)."""
+    if act == TANH:
+        return 1 - out * out
+    if act == SIGMOID:
+        return out * (1 - out)
+    return (out > 0).to(out.dtype)
+
+
+def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
+    """Run the loop. Returns out (T, B, H), h_prev (T, B, H) and the final state (B, H).
+
+    ``gi`` (T, B, H), ``w_hh`` (H, H) and ``h0`` (B, H) are torch tensors on the CPU;
+    ``lengths`` an int64 array (B,).
+    """
+    T = gi.shape[0]
+    out = torch.empty_like(gi)
+    if compiled:
+        h_prev = torch.empty_like(gi)
+        h = h0.clone()
+        forward_loop(
+            gi.numpy(), w_hh.t().contiguous().numpy(), h.numpy(), lengths, reverse, act,
+            out.numpy(), h_prev.numpy(),
+        )  # fmt: skip
+        return out, h_prev, h
+    activation_ = IN_PLACE_ACTIVATIONS[act]
+    masks = step_masks(lengths, T)
+    w_hh_t = w_hh.t()
+    h = h0
+    if masks is None:  # every row active: two torch calls per step, no copies
+        for s in range(T):
+            t = T - 1 - s if reverse else s
+            h = activation_(torch.addmm(gi[t], h, w_hh_t, out=out[t]))
+        earlier = out[1:] if reverse else out[:-1]
+        h_prev = torch.cat([earlier, h0[None]] if reverse else [h0[None], earlier])
+        return out, h_prev, h.clone()
+    h_prev = torch.empty_like(gi)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        h_prev[t] = h
+        h_new = activation_(torch.addmm(gi[t], h, w_hh_t))
+        h = torch.where(masks[t], h_new, h)
+        torch.mul(h_new, masks[t], out=out[t])
+    return out, h_prev, h
+
+
+def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compiled: bool):
+    """Backward through time. Returns da (T, B, H), the gradient of every pre-activation,
+    and dh0 (B, H)."""
+    da = torch.empty_like(dout)
+    dh = dh_final.clone()
+    if compiled:
+        backward_loop(
+            dout.numpy(), dh.numpy(), out.numpy(), w_hh.contiguous().numpy(), lengths, reverse,
+            act, da.numpy(),
+        )  # fmt: skip
+        return da, dh
+    T = dout.shape[0]
+    masks = step_masks(lengths, T)
+    slope = derivative(out, act)  # 0 at padded steps, where out is 0, except for sigmoid
+    if masks is not None:
+        slope *= masks
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        da_t = torch.add(dh, dout[t], out=da[t]).mul_(slope[t])
+        back = da_t @ w_hh
+        dh = back if masks is None else torch.where(masks[t], back, dh)
+    return da, dh
+
+
+class ElmanFunction(torch.autograd.Function):
+    """One Elman layer and direction on the fast path: x (B, T, I), h0 (B, H) -> outputs
+    (B, T, H) and the final state (B, H). GEMMs outside the loop, the loop compiled."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, compiled):
+        B, T, I = x.shape
+        xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
+        gi = xt.view(T * B, I) @ w_ih.detach().t()  # all input projections in one GEMM
+        if b_ih is not None:
+            gi += b_ih.detach() + b_hh.detach()
+        gi = gi.view(T, B, -1)
+        out, h_prev, h = forward(gi, w_hh.detach(), h0.detach(), lengths, reverse, act, compiled)
+        ctx.save_for_backward(xt, out, h_prev, w_ih, w_hh)
+        ctx.options = (lengths, reverse, act, compiled, b_ih is not None)
+        return out.transpose(0, 1), h
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_final):
+        xt, out, h_prev, w_ih, w_hh = ctx.saved_tensors
+        lengths, reverse, act, compiled, has_bias = ctx.options
+        T, B, I = xt.shape
+        dout = d_outputs.transpose(0, 1).contiguous()
+        da, dh0 = backward(dout, d_final.contiguous(), out, w_hh, lengths, reverse, act, compiled)
+        da2 = da.view(T * B, -1)  # (T*B, H): the weight gradients are a few large GEMMs
+        dx = (da2 @ w_ih).view(T, B, I).transpose(0, 1)
+        dw_ih = da2.t() @ xt.view(T * B, I)
+        dw_hh = da2.t() @ h_prev.view(T * B, -1)
+        db = da2.sum(0) if has_bias else None
+        return dx, dh0, dw_ih, dw_hh, db, db, None, None, None, None
