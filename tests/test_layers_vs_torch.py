@@ -2,7 +2,8 @@
 
 Weights go from torch.nn into rnnlab through ``load_state_dict``; then outputs, final states
 and the gradients of the input, the initial state and every parameter must agree to 1e-10.
-Variable lengths are compared with torch's packed sequences.
+Variable lengths are compared with torch's packed sequences. Both paths are checked: the
+readable reference unroll and the fast kernels.
 """
 
 import pytest
@@ -82,12 +83,13 @@ def values_and_gradients(module, run, x, state, lengths, seed):
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("num_layers", [1, 2, 3], ids=["L1", "L2", "L3"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_matches_torch_nn(kind, num_layers, bidirectional, bias, lengths):
+@pytest.mark.parametrize("path", ["reference", "fast"])
+def test_matches_torch_nn(path, kind, num_layers, bidirectional, bias, lengths):
     make_rnnlab, make_torch = KINDS[kind]
     torch.manual_seed(0)
     options = dict(input_size=I, hidden_size=H, num_layers=num_layers, bias=bias)
     reference = make_torch(bidirectional=bidirectional, **options).double()
-    layer = make_rnnlab(bidirectional=bidirectional, dtype=torch.float64, **options)
+    layer = make_rnnlab(bidirectional=bidirectional, dtype=torch.float64, path=path, **options)
     layer.load_state_dict(reference.state_dict())
 
     x = torch.randn(B, T, I, dtype=torch.float64)

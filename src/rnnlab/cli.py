@@ -111,6 +111,16 @@ def evaluate(run_dir: Path, split: str, as_json: bool, checkpoint: str | None, d
             click.echo(f"{split} {name}: {value:.6g}")
 
 
+@cli.command(epilog="Example: rnnlab bench --quick --out bench.json")
+@click.option("--quick", is_flag=True, help="A subset of the shapes, in under a minute.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write the table as JSON.")
+def bench(quick: bool, out: Path | None) -> None:
+    """Time rnnlab's layers against torch.nn (forward + backward) on this machine."""
+    from rnnlab.bench import run
+
+    run(quick=quick, out=str(out) if out else None, echo=click.echo)
+
+
 def _check_device(device: str) -> None:
     import torch
 

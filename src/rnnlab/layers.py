@@ -40,6 +40,9 @@ from rnnlab.cells.lstm import (
     set_forget_bias_,
 )
 from rnnlab.kernels import elman as elman_kernel
+from rnnlab.kernels import gru as gru_kernel
+from rnnlab.kernels import jordan as jordan_kernel
+from rnnlab.kernels import lstm as lstm_kernel
 from rnnlab.kernels.dispatch import check_path, fast_path_problem, resolve_path, use_compiled_loop
 
 
@@ -200,7 +203,10 @@ class RecurrentLayer(nn.Module):
         x, lengths = self._check_input(x, lengths)
         B, T, _ = x.shape
         states = self._check_state(state, x)
-        if self._choose_fast_path(x):
+        use_fast = self._choose_fast_path(x)
+        if use_fast and not record and lengths is None and self._has_fused_kernel():
+            return self._fused_unroll(x, states)
+        if use_fast:
             run_direction = self._fast_direction
             # The kernels take every row's number of valid steps, as int64 on the CPU.
             full = np.full(B, T, dtype=np.int64)
@@ -252,6 +258,27 @@ class RecurrentLayer(nn.Module):
     def _fast_direction(self, x, state: State, lengths, p, reverse: bool, record: bool):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
         raise NotImplementedError
+
+    def _has_fused_kernel(self) -> bool:
+        """True where torch has a faster fused kernel for this configuration (whole stack)."""
+        return False
+
+    def _fused_unroll(self, x, states: list[State]):
+        raise NotImplementedError
+
+    def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
+        """Which implementation serves a float CPU call: for benchmarks and curious users."""
+        if resolve_path(self.path) == "reference" or not self._has_fast_kernel:
+            return "reference"
+        if not record and not lengths and self._has_fused_kernel():
+            return "torch fused"
+        compiled = use_compiled_loop(batch_size, self._loop_width(), self._gates)
+        return "compiled loop" if compiled else "torch loop"
+
+    _gates = 1
+
+    def _loop_width(self) -> int:
+        return self.hidden_size
 
     def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
         """Unroll one layer in one direction. x (B, T, I_l) -> outputs (B, T, H_out)."""
@@ -532,6 +559,21 @@ class Jordan(RecurrentLayer):
     def _state_rest(self):
         return (rest_value(self.output_nonlinearity),)
 
+    _has_fast_kernel = True
+
+    def _loop_width(self) -> int:
+        return self.hidden_size + self.output_size
+
+    def _fast_direction(self, x, state, lengths, p, reverse, record):
+        compiled = use_compiled_loop(x.shape[0], self._loop_width(), gates=1)
+        codes = jordan_kernel.ACTIVATION_CODES
+        outputs, y, hidden = jordan_kernel.JordanFunction.apply(
+            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+            p["weight_ho"], p["bias_ho"], lengths, reverse, codes[self.nonlinearity],
+            codes[self.output_nonlinearity], compiled,
+        )  # fmt: skip
+        return outputs, (y,), (hidden, outputs)
+
     def _step(self, x_t, state, p):
         y, h = jordan_step(
             x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
@@ -591,6 +633,17 @@ class GRU(RecurrentLayer):
 
     def _parameter_shapes(self, input_size):
         return gru_parameter_shapes(input_size, self.hidden_size, self.bias)
+
+    _has_fast_kernel = True
+    _gates = 3
+
+    def _fast_direction(self, x, state, lengths, p, reverse, record):
+        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=3)
+        outputs, h, gates = gru_kernel.GRUFunction.apply(
+            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+            reverse, compiled,
+        )  # fmt: skip
+        return outputs, (h,), (outputs, gates)
 
     def _step(self, x_t, state, p):
         h, gates = gru_step(
@@ -668,6 +721,37 @@ class LSTM(RecurrentLayer):
 
     def _state_rest(self):
         return (0.0, 0.0)
+
+    _has_fast_kernel = True
+    _gates = 4
+
+    def _fast_direction(self, x, state, lengths, p, reverse, record):
+        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=4)
+        outputs, h, c, cells, gates = lstm_kernel.LSTMFunction.apply(
+            x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+            p["weight_peephole"], lengths, reverse, compiled,
+        )  # fmt: skip
+        return outputs, (h, c), (outputs, cells, gates)
+
+    def _has_fused_kernel(self) -> bool:
+        # oneDNN's LSTM (torch.lstm) is faster than our kernels at every size we measured;
+        # it has no peepholes, and it gives no cell states or gates for record().
+        return not self.peephole
+
+    def _fused_unroll(self, x, states):
+        h0 = torch.stack([state[0] for state in states])  # (L*D, B, H)
+        c0 = torch.stack([state[1] for state in states])
+        weights = [
+            getattr(self, f"{name}_l{layer}" + ("_reverse" if direction else ""))
+            for layer in range(self.num_layers)
+            for direction in range(self.num_directions)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[: 4 if self.bias else 2]
+        ]
+        outputs, h, c = torch.lstm(
+            x, (h0, c0), weights, self.bias, self.num_layers, self.dropout, self.training,
+            self.bidirectional, True,
+        )  # fmt: skip
+        return outputs, (h, c), None
 
     def _step(self, x_t, state, p):
         new_state, gates = lstm_step(

@@ -1,0 +1,273 @@
+"""The GRU time loop, compiled: forward and backward through time for one layer and direction.
+
+Only the recurrent part runs in the loop. :class:`GRUFunction` computes the input projections
+of all steps in one GEMM before it, ``gi = x W_ih^T + b_ih + [b_hr, b_hz, 0]`` (T, B, 3H):
+the recurrent biases of r and z fold into ``gi``, the one of n cannot, since r scales it. The
+loop keeps ``gh = h W_hh^T`` and the elementwise math, gates stacked r, z, n (torch's variant,
+see :class:`rnnlab.GRUCell`)::
+
+    forward    gh_t = h_{t-1} W_hh^T,   hn_t = gh_n + b_hn
+               r_t = sigmoid(gi_r + gh_r),   z_t = sigmoid(gi_z + gh_z)
+               n_t = tanh(gi_n + r_t * hn_t),   h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    backward   g = dy_t + dh_t                                  (dh_t from step t + 1)
+               da_n = g (1 - z_t)(1 - n_t^2),   da_z = g (h_{t-1} - n_t) z_t (1 - z_t)
+               da_r = da_n hn_t r_t (1 - r_t),  dhn = da_n r_t
+               dgi_t = [da_r, da_z, da_n],      dgh_t = [da_r, da_z, dhn]
+               dh_{t-1} = g z_t + dgh_t W_hh
+
+After the loop the rest are GEMMs and sums over all steps at once: ``dx = dgi W_ih``,
+``dW_ih = dgi^T x``, ``dW_hh = dgh^T h_prev``, ``db_ih = sum dgi``, ``db_hh = sum dgh``.
+
+Arrays are time-major, (T, B, ...), gates (T, B, 3H) inside and (B, T, 3, H) outside.
+``lengths[b]`` marks the valid steps of row b: at ``t >= lengths[b]`` the state is held and the
+output and gates are 0, exactly as the reference path (:mod:`rnnlab.layers`). ``reverse`` runs
+time backwards (the second direction), so a padded row starts at ``t = lengths[b] - 1``.
+
+Two drivers, same results: a compiled loop (numba; small sizes, where per-step overhead
+dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and
+vectorised exp and tanh win). The torch backward is linear in ``g`` with coefficients that
+depend only on the forward pass, so it computes them for all steps before the loop and keeps
+four torch calls per step.
+"""
+
+import numpy as np
+import torch
+from numba import njit
+
+# -- the compiled driver ----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev):
+    """Forward through time; ``h`` (B, H) holds h0 on entry and the final state on return.
+
+    Fills ``out`` and ``h_prev`` (T, B, H), ``gates`` (T, B, 3H) and ``hn`` (T, B, H).
+    """
+    T, B, G = gi.shape
+    H = G // 3
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        h_prev[t] = h
+        gh = np.dot(h, w_hh_t)  # (B, 3H)
+        for b in range(B):
+            if t < lengths[b]:
+                for i in range(H):
+                    r = 1.0 / (1.0 + np.exp(-(gi[t, b, i] + gh[b, i])))
+                    z = 1.0 / (1.0 + np.exp(-(gi[t, b, H + i] + gh[b, H + i])))
+                    a = gh[b, 2 * H + i] + b_hn[i]
+                    n = np.tanh(gi[t, b, 2 * H + i] + r * a)
+                    v = (1.0 - z) * n + z * h[b, i]
+                    gates[t, b, i] = r
+                    gates[t, b, H + i] = z
+                    gates[t, b, 2 * H + i] = n
+                    hn[t, b, i] = a
+                    h[b, i] = v
+                    out[t, b, i] = v
+            else:
+                for i in range(H):
+                    gates[t, b, i] = 0.0
+                    gates[t, b, H + i] = 0.0
+                    gates[t, b, 2 * H + i] = 0.0
+                    hn[t, b, i] = 0.0
+                    out[t, b, i] = 0.0
+
+
+@njit(cache=True)
+def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, dgi, dgh):
+    """Backward through time; ``dh`` (B, H) holds dh_final on entry and dh0 on return.
+
+    Fills ``dgi`` and ``dgh`` (T, B, 3H), 0 at padded steps, where ``dh`` passes through.
+    """
+    T, B, H = dout.shape
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        for b in range(B):
+            if t < lengths[b]:
+                for i in range(H):
+                    g = dh[b, i] + dout[t, b, i]
+                    r = gates[t, b, i]
+                    z = gates[t, b, H + i]
+                    n = gates[t, b, 2 * H + i]
+                    da_n = g * (1.0 - z) * (1.0 - n * n)
+                    da_z = g * (h_prev[t, b, i] - n) * z * (1.0 - z)
+                    da_r = da_n * hn[t, b, i] * r * (1.0 - r)
+                    dgi[t, b, i] = da_r
+                    dgi[t, b, H + i] = da_z
+                    dgi[t, b, 2 * H + i] = da_n
+                    dgh[t, b, i] = da_r
+                    dgh[t, b, H + i] = da_z
+                    dgh[t, b, 2 * H + i] = da_n * r
+                    dh[b, i] = g * z
+            else:
+                for j in range(3 * H):
+                    dgi[t, b, j] = 0.0
+                    dgh[t, b, j] = 0.0
+        back = np.dot(dgh[t], w_hh)  # (B, H)
+        for b in range(B):
+            if t < lengths[b]:
+                for i in range(H):
+                    dh[b, i] += back[b, i]
+
+
+# -- the torch driver -------------------------------------------------------------------------
+
+
+def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
+    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
+    if (lengths == T).all():
+        return None
+    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
+
+
+def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
+    """Run the loop. Returns out (T, B, H), gates (T, B, 3H), hn (T, B, H), h_prev (T, B, H)
+    and the final state (B, H).
+
+    ``gi`` (T, B, 3H), ``w_hh`` (3H, H), ``b_hn`` (H,) and ``h0`` (B, H) are torch tensors on
+    the CPU, ``gi`` contiguous; ``lengths`` an int64 array (B,).
+    """
+    T, B, G = gi.shape
+    H = G // 3
+    out = gi.new_empty((T, B, H))
+    gates = torch.empty_like(gi)
+    if compiled:
+        hn = torch.empty_like(out)
+        h_prev = torch.empty_like(out)
+        h = h0.clone(memory_format=torch.contiguous_format)
+        forward_loop(
+            gi.numpy(), w_hh.t().contiguous().numpy(), b_hn.contiguous().numpy(), h.numpy(),
+            lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(), h_prev.numpy(),
+        )  # fmt: skip
+        return out, gates, hn, h_prev, h
+
+    w_hh_t = w_hh.t()
+    bh = torch.cat([b_hn.new_zeros(2 * H), b_hn])  # only n keeps its recurrent bias in the loop
+    gh = torch.empty_like(gi)  # h W_hh^T + [0, 0, b_hn]
+    hn = gh[..., 2 * H :]
+    # Per-step views, made once: indexing inside the loop would cost a call per step each.
+    gi_rz, gi_n = gi[..., : 2 * H].unbind(0), gi[..., 2 * H :].unbind(0)
+    gh_all, gh_rz, hn_steps = gh.unbind(0), gh[..., : 2 * H].unbind(0), hn.unbind(0)
+    rz = gates[..., : 2 * H].unbind(0)
+    r, z, n = (gates[..., k * H : (k + 1) * H].unbind(0) for k in range(3))
+    out_steps = out.unbind(0)
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    masks = step_masks(lengths, T)
+
+    def step(t, h):
+        """Gates of step t into ``gates``, the new state (unmasked) into ``out``."""
+        torch.addmm(bh, h, w_hh_t, out=gh_all[t])
+        torch.add(gi_rz[t], gh_rz[t], out=rz[t]).sigmoid_()
+        torch.addcmul(gi_n[t], r[t], hn_steps[t], out=n[t]).tanh_()
+        return torch.lerp(n[t], h, z[t], out=out_steps[t])  # n + z (h - n)
+
+    if masks is None:  # every row active: six torch calls per step, no copies
+        h = h0
+        for t in order:
+            h = step(t, h)
+        earlier = out[1:] if reverse else out[:-1]
+        h_prev = torch.cat([earlier, h0[None]] if reverse else [h0[None], earlier])
+        return out, gates, hn, h_prev, h.clone()
+
+    h_prev = torch.empty_like(out)
+    h_prev_steps, mask_steps = h_prev.unbind(0), masks.unbind(0)
+    h_final = torch.empty_like(h0)
+    h = h_prev_steps[order[0]].copy_(h0)
+    for s, t in enumerate(order):
+        h_new = step(t, h)
+        held = h_prev_steps[order[s + 1]] if s + 1 < T else h_final
+        h = torch.where(mask_steps[t], h_new, h, out=held)
+    out.mul_(masks)
+    gates.mul_(masks)
+    return out, gates, hn, h_prev, h_final
+
+
+def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, compiled: bool):
+    """Backward through time. Returns dgi and dgh (T, B, 3H), the gradients of the input and
+    recurrent projections at every step, and dh0 (B, H); ``dout`` (T, B, H) contiguous."""
+    T, B, H = dout.shape
+    dgh = torch.empty_like(gates)
+    dh = dh_final.clone(memory_format=torch.contiguous_format)
+    if compiled:
+        dgi = torch.empty_like(gates)
+        backward_loop(
+            dout.numpy(), dh.numpy(), gates.contiguous().numpy(), hn.contiguous().numpy(),
+            h_prev.contiguous().numpy(), w_hh.contiguous().numpy(), lengths, reverse,
+            dgi.numpy(), dgh.numpy(),
+        )  # fmt: skip
+        return dgi, dgh, dh
+
+    masks = step_masks(lengths, T)
+    r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
+    # Every gradient of step t is g_t = dy_t + dh_t times a coefficient of the forward pass.
+    a_n = (1 - z) * (1 - n * n)  # da_n / g
+    a_z = (h_prev - n) * z * (1 - z)  # da_z / g
+    coef_gh = torch.cat([a_n * hn * r * (1 - r), a_z, a_n * r], dim=-1)  # dgh / g
+    carry = z  # dh_{t-1} = g z + dgh W_hh
+    if masks is not None:  # padded steps: no gradient into the step, dh passes through
+        dout = dout * masks
+        a_n = a_n * masks
+        coef_gh *= masks  # already 0 there, as the gates are; kept for clarity
+        carry = z + ~masks
+    g_all = torch.empty_like(dout)
+    g_steps, g_col = g_all.unbind(0), g_all[:, :, None, :].unbind(0)
+    dout_steps, carry_steps = dout.unbind(0), carry.unbind(0)
+    coef_steps = coef_gh.view(T, B, 3, H).unbind(0)
+    dgh_steps, dgh_col = dgh.unbind(0), dgh.view(T, B, 3, H).unbind(0)
+    for t in range(T) if reverse else range(T - 1, -1, -1):
+        g = torch.add(dh, dout_steps[t], out=g_steps[t])
+        torch.mul(g_col[t], coef_steps[t], out=dgh_col[t])
+        dh = torch.addmm(g * carry_steps[t], dgh_steps[t], w_hh)
+    dgi = dgh.clone()
+    torch.mul(g_all, a_n, out=dgi[..., 2 * H :])
+    return dgi, dgh, dh
+
+
+class GRUFunction(torch.autograd.Function):
+    """One GRU layer and direction on the fast path.
+
+    ``GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled)``: x
+    (B, T, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih and b_hh (3H,) or both None,
+    lengths an int64 array (B,) in [1, T], reverse and compiled bools (compiled: the numba
+    loop, else the torch loop). Returns ``(outputs, h_final, gates)``: outputs (B, T, H), the
+    final state (B, H) and the activated gates r, z, n (B, T, 3, H), not differentiable; 0 at
+    padded steps. GEMMs outside the loop, the loop compiled.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled):
+        B, T, I = x.shape
+        H = w_hh.shape[1]
+        xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
+        w_ih, w_hh = w_ih.detach(), w_hh.detach()
+        if b_ih is None:
+            gi = xt.view(T * B, I) @ w_ih.t()  # all input projections in one GEMM
+            b_hn = w_hh.new_zeros(H)
+        else:
+            b_ih, b_hh = b_ih.detach(), b_hh.detach()
+            folded = b_ih + torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
+            gi = torch.addmm(folded, xt.view(T * B, I), w_ih.t())
+            b_hn = b_hh[2 * H :]
+        gi = gi.view(T, B, 3 * H)
+        out, gates, hn, h_prev, h = forward(gi, w_hh, b_hn, h0.detach(), lengths, reverse, compiled)
+        ctx.save_for_backward(xt, gates, hn, h_prev, w_ih, w_hh)
+        ctx.options = (lengths, reverse, compiled, b_ih is not None)
+        gates_out = gates.view(T, B, 3, H).transpose(0, 1)
+        ctx.mark_non_differentiable(gates_out)
+        return out.transpose(0, 1), h, gates_out
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_final, _d_gates):
+        xt, gates, hn, h_prev, w_ih, w_hh = ctx.saved_tensors
+        lengths, reverse, compiled, has_bias = ctx.options
+        T, B, I = xt.shape
+        need = ctx.needs_input_grad
+        dout = d_outputs.transpose(0, 1).contiguous()
+        dgi, dgh, dh0 = backward(dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled)
+        dgi2, dgh2 = dgi.view(T * B, -1), dgh.view(T * B, -1)  # the weight gradients: GEMMs
+        dx = (dgi2 @ w_ih).view(T, B, I).transpose(0, 1) if need[0] else None
+        dw_ih = dgi2.t() @ xt.view(T * B, I) if need[2] else None
+        dw_hh = dgh2.t() @ h_prev.reshape(T * B, -1) if need[3] else None
+        db_ih = dgi2.sum(0) if has_bias and need[4] else None
+        db_hh = dgh2.sum(0) if has_bias and need[5] else None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None
