@@ -1,7 +1,21 @@
 """Fast paths for the layers on the CPU, each checked against the reference in rnnlab.layers.
 
+Each kernel is a ``torch.autograd.Function`` for one layer and direction: the input
+projections of all steps in one GEMM before the time loop, the weight gradients as a few GEMMs
+after it, and in the loop only the recurrent product and the elementwise math, compiled with
+numba for small sizes and as a loop of torch calls for large ones.
+
 :mod:`rnnlab.kernels.dispatch`
     Which path runs (``path=`` or ``RNNLAB_PATH``) and which loop.
 :mod:`rnnlab.kernels.elman`
-    The Elman time loop (tanh, relu, sigmoid), forward and backward.
+    Elman (tanh, relu, sigmoid).
+:mod:`rnnlab.kernels.jordan`
+    Jordan (the context is the previous output).
+:mod:`rnnlab.kernels.gru`
+    GRU (torch's variant).
+:mod:`rnnlab.kernels.lstm`
+    LSTM with optional peepholes. Without peepholes and ``lengths``, the layer calls torch's
+    fused LSTM (oneDNN on the CPU) instead, which was faster at every size measured.
+:mod:`rnnlab.kernels.online`
+    Elman's online learning (an SGD update after every step) fused into one compiled loop.
 """

@@ -133,10 +133,11 @@ def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
     masks = step_masks(lengths, T)
     w_hh_t = w_hh.t()
     h = h0
-    if masks is None:  # every row active: two torch calls per step, no copies
+    if masks is None:  # every row active: two in-place torch calls per step, no copies
+        out.copy_(gi)  # each step adds h W_hh^T to its input projection, in place
         for s in range(T):
             t = T - 1 - s if reverse else s
-            h = activation_(torch.addmm(gi[t], h, w_hh_t, out=out[t]))
+            h = activation_(out[t].addmm_(h, w_hh_t))
         earlier = out[1:] if reverse else out[:-1]
         h_prev = torch.cat([earlier, h0[None]] if reverse else [h0[None], earlier])
         return out, h_prev, h.clone()
@@ -166,9 +167,10 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
     slope = derivative(out, act)  # 0 at padded steps, where out is 0, except for sigmoid
     if masks is not None:
         slope *= masks
+    da.copy_(dout)  # each step adds the gradient from the future in place
     for s in range(T):
         t = s if reverse else T - 1 - s
-        da_t = torch.add(dh, dout[t], out=da[t]).mul_(slope[t])
+        da_t = da[t].add_(dh).mul_(slope[t])
         back = da_t @ w_hh
         dh = back if masks is None else torch.where(masks[t], back, dh)
     return da, dh
