@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rnnlab.demo
+	$(BIN)/rnnlab replicate elman1990 --seeds 1 --out runs/elman1990-demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -59,7 +59,16 @@ def test_bare_command_shows_help():
 def test_list_names_tasks_and_models():
     result = rnnlab("list")
     assert result.returncode == 0
-    for name in ("letters", "temporal_xor", "adding", "elman", "jordan", "gru", "lstm"):
+    for name in (
+        "letters",
+        "temporal_xor",
+        "adding",
+        "elman",
+        "jordan",
+        "gru",
+        "lstm",
+        "elman1990",
+    ):
         assert f"  {name} " in result.stdout
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 import click
 
 from rnnlab.errors import RnnlabError
+from rnnlab.experiments import EXPERIMENTS
 from rnnlab.network import MODELS
 from rnnlab.tasks.registry import TASKS
-
-EXPERIMENTS: dict[str, str] = {}  # name -> one line; the replications add theirs
 
 
 @click.group(
@@ -109,6 +108,37 @@ def evaluate(run_dir: Path, split: str, as_json: bool, checkpoint: str | None, d
     else:
         for name, value in metrics.items():
             click.echo(f"{split} {name}: {value:.6g}")
+
+
+@cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
+@click.argument("experiment")
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Networks trained per simulation and mode.")  # fmt: skip
+@click.option("--quick", is_flag=True, help="Fewer passes, for a fast check.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
+def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> None:
+    """Replicate a classic study (see `rnnlab list`) and write its report."""
+    import difflib
+
+    from rnnlab.experiments import EXPERIMENTS
+
+    if experiment not in EXPERIMENTS:
+        close = difflib.get_close_matches(experiment, list(EXPERIMENTS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise RnnlabError(
+            f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
+        )
+    from rnnlab.experiments.elman1990 import run
+
+    out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
+    for name, simulation in results["simulations"].items():
+        for mode, summary in simulation["mode"].items():
+            required = [c for c in summary["checks"] if c["required"]]
+            passed = sum(c["passed"] for c in required)
+            click.echo(f"{name:<16} {mode:<9} {passed}/{len(required)} checks passed "
+                       f"({summary['seconds']:.1f} s)")  # fmt: skip
+    click.echo(f"report: {out / 'report.html'}")
 
 
 @cli.command(epilog="Example: rnnlab bench --quick --out bench.json")

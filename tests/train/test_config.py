@@ -38,7 +38,8 @@ def with_(section: str, **values) -> dict:
         ),
         (
             with_("task", name="leters"),
-            "unknown name 'leters' in [task] name; valid: temporal_xor, letters, adding. "
+            "unknown name 'leters' in [task] name; valid: temporal_xor, letters, words, "
+            "lexical_classes, adding. "
             "Did you mean 'letters'?",
         ),
         (

@@ -69,6 +69,7 @@ class LettersConfig(BaseModel):
 
     name: Literal["letters"] = "letters"
     num_consonants: int = Field(1000, ge=2, description="consonants per stream (Elman: 1,000)")
+    loss: Literal["sigmoid_mse", "bce"] = "sigmoid_mse"
     seed: int = Field(0, description="seed of the data; the training seed is separate")
 
 
@@ -79,12 +80,12 @@ class Letters(Task):
     description = "Elman (1990) sim. 2: predict the next letter of ba/dii/guuu syllable streams"
     stream = True
     autoregressive = True
-    loss = "sigmoid_mse"
     input_size = len(FEATURES)
     output_size = len(FEATURES)
 
     def __init__(self, config: LettersConfig) -> None:
         self.config = config
+        self.loss = config.loss
 
     def splits(self) -> dict[str, Split]:
         generator = torch.Generator().manual_seed(self.config.seed)

@@ -3,15 +3,19 @@
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
+from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
+from rnnlab.tasks.words import Words, WordsConfig
 
 TASKS: dict[str, tuple[type, type[Task]]] = {
     "temporal_xor": (TemporalXORConfig, TemporalXOR),
     "letters": (LettersConfig, Letters),
+    "words": (WordsConfig, Words),
+    "lexical_classes": (LexicalClassesConfig, LexicalClasses),
     "adding": (AddingConfig, Adding),
 }
 
-TaskConfig = TemporalXORConfig | LettersConfig | AddingConfig
+TaskConfig = TemporalXORConfig | LettersConfig | WordsConfig | LexicalClassesConfig | AddingConfig
 
 
 def build_task(config: TaskConfig) -> Task:

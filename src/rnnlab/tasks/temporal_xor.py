@@ -24,6 +24,7 @@ class TemporalXORConfig(BaseModel):
 
     name: Literal["temporal_xor"] = "temporal_xor"
     num_pairs: int = Field(1000, ge=2, description="bit pairs per stream (Elman: 1,000)")
+    loss: Literal["sigmoid_mse", "bce"] = "sigmoid_mse"
     seed: int = Field(0, description="seed of the data; the training seed is separate")
 
 
@@ -41,12 +42,12 @@ class TemporalXOR(Task):
     description = "Elman (1990) sim. 1: predict the next bit of a stream where every 3rd is XOR"
     stream = True
     autoregressive = True
-    loss = "sigmoid_mse"
     input_size = 1
     output_size = 1
 
     def __init__(self, config: TemporalXORConfig) -> None:
         self.config = config
+        self.loss = config.loss
 
     def splits(self) -> dict[str, Split]:
         generator = torch.Generator().manual_seed(self.config.seed)

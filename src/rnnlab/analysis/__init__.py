@@ -1,0 +1,11 @@
+"""Analysis of recurrent networks: errors by position, likelihood vectors, clustering.
+
+:mod:`rnnlab.analysis.folding`
+    Errors folded by phase of a cycle (Elman 1990, Figs. 3-5).
+:mod:`rnnlab.analysis.likelihood`
+    Empirical likelihood vectors of next words, cosine similarity.
+:mod:`rnnlab.analysis.clustering`
+    Average-linkage clustering, cuts, ARI, nearest neighbours, token 1-NN.
+:mod:`rnnlab.analysis.pca`
+    Principal components of hidden-state trajectories.
+"""
