@@ -79,8 +79,7 @@ def run(out: Path, seeds: int = 5, quick: bool = False, modes=MODES,
                  vectors=data["vectors"])  # fmt: skip
     pictures = draw(out, first, modes)
     flat = {name: results["simulations"][name]["mode"] for name in SIMULATIONS}
-    page = report.write(out, {**results, "simulations": flat}, pictures, NOTES)
-    echo(f"report: {page}")
+    report.write(out, {**results, "simulations": flat}, pictures, NOTES)
     return results
 
 
