@@ -43,6 +43,7 @@ from rnnlab.kernels import elman as elman_kernel
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
+from rnnlab.kernels.common import ACTIVATION_CODES
 from rnnlab.kernels.dispatch import check_path, fast_path_problem, resolve_path, use_compiled_loop
 
 
@@ -467,7 +468,7 @@ class Elman(RecurrentLayer):
         compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=1)
         outputs, h = elman_kernel.ElmanFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
-            reverse, elman_kernel.ACTIVATION_CODES[self.nonlinearity], compiled,
+            reverse, ACTIVATION_CODES[self.nonlinearity], compiled,
         )  # fmt: skip
         return outputs, (h,), (outputs,)
 
@@ -566,7 +567,7 @@ class Jordan(RecurrentLayer):
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
         compiled = use_compiled_loop(x.shape[0], self._loop_width(), gates=1)
-        codes = jordan_kernel.ACTIVATION_CODES
+        codes = ACTIVATION_CODES
         outputs, y, hidden = jordan_kernel.JordanFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
             p["weight_ho"], p["bias_ho"], lengths, reverse, codes[self.nonlinearity],

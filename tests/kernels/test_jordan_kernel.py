@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import rnnlab
-from rnnlab.kernels.jordan import ACTIVATION_CODES, JordanFunction
+from rnnlab.kernels.common import ACTIVATION_CODES
+from rnnlab.kernels.jordan import JordanFunction
 
 B, T, I, H, O = 4, 6, 3, 5, 2
 LENGTHS = {"full": [T] * B, "variable": [T, 2, 1, T - 1]}

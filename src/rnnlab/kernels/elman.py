@@ -21,8 +21,14 @@ import numpy as np
 import torch
 from numba import njit
 
-TANH, RELU, SIGMOID = 0, 1, 2
-ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID}
+from rnnlab.kernels.common import (
+    IN_PLACE_ACTIVATIONS,
+    activate,
+    carry_back,
+    derivative,
+    slope,
+    step_masks,
+)
 
 
 @njit(cache=True)
@@ -32,13 +38,7 @@ def forward_step(pre, h, t, lengths, act, out_t):
     for b in range(B):
         if t < lengths[b]:
             for i in range(H):
-                a = pre[b, i]
-                if act == TANH:
-                    v = np.tanh(a)
-                elif act == RELU:
-                    v = a if a > 0 else 0.0 * a
-                else:
-                    v = 1.0 / (1.0 + np.exp(-a))
+                v = activate(pre[b, i], act)
                 h[b, i] = v
                 out_t[b, i] = v
         else:
@@ -53,26 +53,10 @@ def backward_step(dh, dout_t, h_t, t, lengths, act, da_t):
     for b in range(B):
         if t < lengths[b]:
             for i in range(H):
-                g = dh[b, i] + dout_t[b, i]
-                v = h_t[b, i]
-                if act == TANH:
-                    da_t[b, i] = g * (1.0 - v * v)
-                elif act == RELU:
-                    da_t[b, i] = g if v > 0 else 0.0 * g
-                else:
-                    da_t[b, i] = g * v * (1.0 - v)
+                da_t[b, i] = (dh[b, i] + dout_t[b, i]) * slope(h_t[b, i], act)
         else:
             for i in range(H):
                 da_t[b, i] = 0.0
-
-
-@njit(cache=True)
-def carry_back(dh, da_t, w_hh, t, lengths):
-    """dh_{t-1} = da_t W_hh for the active rows; inactive rows pass dh through unchanged."""
-    back = np.dot(da_t, w_hh)
-    for b in range(dh.shape[0]):
-        if t < lengths[b]:
-            dh[b] = back[b]
 
 
 @njit(cache=True)
@@ -92,25 +76,6 @@ def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da):
         t = s if reverse else T - 1 - s
         backward_step(dh, dout[t], out[t], t, lengths, act, da[t])
         carry_back(dh, da[t], w_hh, t, lengths)
-
-
-IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sigmoid_}
-
-
-def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
-    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
-    if (lengths == T).all():
-        return None
-    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
-
-
-def derivative(out: torch.Tensor, act: int) -> torch.Tensor:
-    """f'(a) of every step at once, from the outputs h = f(a): (T, B, H)."""
-    if act == TANH:
-        return 1 - out * out
-    if act == SIGMOID:
-        return out * (1 - out)
-    return (out > 0).to(out.dtype)
 
 
 def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):

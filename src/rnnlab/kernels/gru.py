@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.common import step_masks
+
 # -- the compiled driver ----------------------------------------------------------------------
 
 
@@ -111,13 +113,6 @@ def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, dgi, dgh)
 
 
 # -- the torch driver -------------------------------------------------------------------------
-
-
-def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
-    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
-    if (lengths == T).all():
-        return None
-    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
 
 
 def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):

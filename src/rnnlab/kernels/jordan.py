@@ -29,34 +29,14 @@ import numpy as np
 import torch
 from numba import njit
 
-from rnnlab.kernels.elman import IN_PLACE_ACTIVATIONS, RELU, SIGMOID, TANH, step_masks
-
-IDENTITY = 3
-ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID, "identity": IDENTITY}
-
-
-@njit(cache=True)
-def activate(a, code):
-    """The unit nonlinearity ``code`` at ``a``."""
-    if code == TANH:
-        return np.tanh(a)
-    if code == RELU:
-        return a if a > 0 else 0.0 * a
-    if code == SIGMOID:
-        return 1.0 / (1.0 + np.exp(-a))
-    return a
-
-
-@njit(cache=True)
-def slope(v, code):
-    """The derivative of the nonlinearity ``code``, from its output ``v``."""
-    if code == TANH:
-        return 1.0 - v * v
-    if code == RELU:
-        return 1.0 if v > 0 else 0.0
-    if code == SIGMOID:
-        return v * (1.0 - v)
-    return 1.0
+from rnnlab.kernels.common import (
+    IN_PLACE_ACTIVATIONS,
+    activate,
+    carry_back,
+    derivative,
+    slope,
+    step_masks,
+)
 
 
 @njit(cache=True)
@@ -126,15 +106,6 @@ def hidden_grad_step(dh, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def carry_back(dy, da_t, w_hh, t, lengths):
-    """dy_{t-1} = da_t W_hh for the active rows; inactive rows pass dy through unchanged."""
-    back = np.dot(da_t, w_hh)
-    for b in range(dy.shape[0]):
-        if t < lengths[b]:
-            dy[b] = back[b]
-
-
-@njit(cache=True)
 def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_act, dz, da):
     T = dout.shape[0]
     for s in range(T):
@@ -143,20 +114,6 @@ def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_
         dh = np.dot(dz[t], w_ho)
         hidden_grad_step(dh, hidden[t], t, lengths, act, da[t])
         carry_back(dy, da[t], w_hh, t, lengths)
-
-
-IN_PLACE_OUTPUT_ACTIVATIONS = {**IN_PLACE_ACTIVATIONS, IDENTITY: lambda a: a}
-
-
-def derivative(out: torch.Tensor, code: int) -> torch.Tensor:
-    """f'(a) of every step at once, from the activations f(a); a new tensor."""
-    if code == TANH:
-        return 1 - out * out
-    if code == SIGMOID:
-        return out * (1 - out)
-    if code == RELU:
-        return (out > 0).to(out.dtype)
-    return torch.ones_like(out)
 
 
 def forward(gi, w_hh, w_ho, b_ho, y0, lengths, reverse: bool, act: int, out_act: int, compiled):
@@ -181,7 +138,7 @@ def forward(gi, w_hh, w_ho, b_ho, y0, lengths, reverse: bool, act: int, out_act:
         )  # fmt: skip
         return out, hidden, y_prev, y
     f_ = IN_PLACE_ACTIVATIONS[act]
-    g_ = IN_PLACE_OUTPUT_ACTIVATIONS[out_act]
+    g_ = IN_PLACE_ACTIVATIONS[out_act]
     masks = step_masks(lengths, T)
     w_hh_t, w_ho_t = w_hh.t(), w_ho.t()
 

@@ -40,12 +40,9 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.common import sigmoid, step_masks
+
 # -- the compiled driver ----------------------------------------------------------------------
-
-
-@njit(cache=True)
-def sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
 
 
 @njit(cache=True)
@@ -136,13 +133,6 @@ def backward_loop(dout, dh, dc, cells, gates, c_prev, w_hh, p, lengths, reverse,
 
 
 # -- the drivers --------------------------------------------------------------------------------
-
-
-def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
-    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
-    if (lengths == T).all():
-        return None
-    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
 
 
 def previous_states(seq, first, masks, reverse: bool):

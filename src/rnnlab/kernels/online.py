@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from numba import njit
 
-from rnnlab.kernels.elman import ACTIVATION_CODES, RELU, TANH
+from rnnlab.kernels.common import ACTIVATION_CODES, activate, slope
 
 
 @dataclass
@@ -35,24 +35,6 @@ class OnlineState:
 
     context: np.ndarray  # (H,)
     velocity: list[np.ndarray] | None = None  # one per parameter, None before the first update
-
-
-@njit(cache=True)
-def _activate(a, act):
-    if act == TANH:
-        return np.tanh(a)
-    if act == RELU:
-        return a if a > 0 else 0.0 * a
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-@njit(cache=True)
-def _slope(h, act):
-    if act == TANH:
-        return 1.0 - h * h
-    if act == RELU:
-        return 1.0 if h > 0 else 0.0
-    return h * (1.0 - h)
 
 
 @njit(cache=True)
@@ -90,7 +72,7 @@ def _online_loop(x, y, w_ih, w_hh, b_ih, b_hh, w_ho, b_o, vel, context, lr, mome
                 a += w_ih[i, j] * x[t, j]
             for j in range(H):
                 a += w_hh[i, j] * context[j]
-            h[i] = _activate(a, act)
+            h[i] = activate(a, act)
         loss = 0.0
         for k in range(O):
             z = b_o[k]
@@ -105,7 +87,7 @@ def _online_loop(x, y, w_ih, w_hh, b_ih, b_hh, w_ho, b_o, vel, context, lr, mome
             dh = 0.0
             for k in range(O):
                 dh += w_ho[k, i] * dz[k]
-            da[i] = dh * _slope(h[i], act)
+            da[i] = dh * slope(h[i], act)
         for k in range(O):
             for i in range(H):
                 g_ho[k, i] = dz[k] * h[i]

@@ -1,0 +1,70 @@
+"""What the kernels share: activation codes and their compiled forms, step masks, the carry.
+
+Compiled (numba) functions take an activation as an int code, since they cannot take Python
+functions as cheaply; :data:`ACTIVATION_CODES` maps the names of :mod:`rnnlab.cells` to codes.
+"""
+
+import numpy as np
+import torch
+from numba import njit
+
+TANH, RELU, SIGMOID, IDENTITY = 0, 1, 2, 3
+ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID, "identity": IDENTITY}
+IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sigmoid_,
+                        IDENTITY: lambda a: a}  # fmt: skip
+
+
+@njit(cache=True)
+def activate(a, code):
+    """The unit nonlinearity ``code`` at ``a``."""
+    if code == TANH:
+        return np.tanh(a)
+    if code == RELU:
+        return a if a > 0 else 0.0 * a
+    if code == SIGMOID:
+        return 1.0 / (1.0 + np.exp(-a))
+    return a
+
+
+@njit(cache=True)
+def slope(v, code):
+    """The derivative of the nonlinearity ``code``, from its output ``v = f(a)``."""
+    if code == TANH:
+        return 1.0 - v * v
+    if code == RELU:
+        return 1.0 if v > 0 else 0.0
+    if code == SIGMOID:
+        return v * (1.0 - v)
+    return 1.0
+
+
+@njit(cache=True)
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@njit(cache=True)
+def carry_back(dh, da_t, w_hh, t, lengths):
+    """dh_{t-1} = da_t W_hh for the rows active at t; the others pass dh through unchanged."""
+    back = np.dot(da_t, w_hh)
+    for b in range(dh.shape[0]):
+        if t < lengths[b]:
+            dh[b] = back[b]
+
+
+def derivative(out: torch.Tensor, code: int) -> torch.Tensor:
+    """f'(a) of every step at once, from the activations ``out = f(a)``; a new tensor."""
+    if code == TANH:
+        return 1 - out * out
+    if code == SIGMOID:
+        return out * (1 - out)
+    if code == RELU:
+        return (out > 0).to(out.dtype)
+    return torch.ones_like(out)
+
+
+def step_masks(lengths: np.ndarray, T: int) -> torch.Tensor | None:
+    """(T, B, 1) booleans, True where row b is active at step t; None if every row is."""
+    if (lengths == T).all():
+        return None
+    return (torch.arange(T)[:, None] < torch.from_numpy(lengths)[None, :])[..., None]
