@@ -128,16 +128,21 @@ def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> Non
         raise RnnlabError(
             f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
         )
-    from rnnlab.experiments.elman1990 import run
+    from rnnlab.experiments import runner
 
     out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = runner(experiment)
     results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
-    for name, simulation in results["simulations"].items():
+    for name, simulation in results.get("simulations", {}).items():
         for mode, summary in simulation["mode"].items():
             required = [c for c in summary["checks"] if c["required"]]
             passed = sum(c["passed"] for c in required)
             click.echo(f"{name:<16} {mode:<9} {passed}/{len(required)} checks passed "
                        f"({summary['seconds']:.1f} s)")  # fmt: skip
+    for item in results.get("checks", []):
+        value = item["value"] if isinstance(item["value"], str) else f"{item['value']:.3g}"
+        mark = "pass" if item["passed"] else ("FAIL" if item["required"] else "not met")
+        click.echo(f"{mark:<7} {item['name']}: {value} ({item['criterion']})")
     click.echo(f"report: {out / 'report.html'}")
 
 

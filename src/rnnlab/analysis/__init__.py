@@ -8,4 +8,7 @@
     Average-linkage clustering, cuts, ARI, nearest neighbours, token 1-NN.
 :mod:`rnnlab.analysis.pca`
     Principal components of hidden-state trajectories.
+:mod:`rnnlab.analysis.gradient_flow`
+    Gradient flow through time: ‖∂h_T/∂h_t‖, ‖∂L/∂h_t‖, one-step Jacobians and their spectra,
+    exponential fits (Bengio et al. 1994; Pascanu et al. 2013).
 """

@@ -2,8 +2,18 @@
 
 :mod:`rnnlab.experiments.elman1990`
     Elman (1990) "Finding Structure in Time": five simulations, two modes.
+:mod:`rnnlab.experiments.bengio1994`
+    Bengio, Simard & Frasconi (1994): the latch, gradient decay, random guessing.
 """
+
+import importlib
 
 EXPERIMENTS = {
     "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
+    "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
 }
+
+
+def runner(name: str):
+    """The ``run(out, seeds, quick, echo)`` function of experiment ``name``."""
+    return importlib.import_module(f"rnnlab.experiments.{name}").run

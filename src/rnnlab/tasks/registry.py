@@ -2,9 +2,14 @@
 
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
+from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
+from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
 from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
+from rnnlab.tasks.parity import Parity, ParityConfig
+from rnnlab.tasks.reber import Reber, ReberConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
+from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
 from rnnlab.tasks.words import Words, WordsConfig
 
 TASKS: dict[str, tuple[type, type[Task]]] = {
@@ -13,9 +18,25 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "words": (WordsConfig, Words),
     "lexical_classes": (LexicalClassesConfig, LexicalClasses),
     "adding": (AddingConfig, Adding),
+    "latch": (LatchConfig, Latch),
+    "two_sequence": (TwoSequenceConfig, TwoSequence),
+    "parity": (ParityConfig, Parity),
+    "copy_memory": (CopyMemoryConfig, CopyMemory),
+    "reber": (ReberConfig, Reber),
 }
 
-TaskConfig = TemporalXORConfig | LettersConfig | WordsConfig | LexicalClassesConfig | AddingConfig
+TaskConfig = (
+    TemporalXORConfig
+    | LettersConfig
+    | WordsConfig
+    | LexicalClassesConfig
+    | AddingConfig
+    | LatchConfig
+    | TwoSequenceConfig
+    | ParityConfig
+    | CopyMemoryConfig
+    | ReberConfig
+)
 
 
 def build_task(config: TaskConfig) -> Task:
