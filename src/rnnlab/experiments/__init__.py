@@ -4,6 +4,8 @@
     Elman (1990) "Finding Structure in Time": five simulations, two modes.
 :mod:`rnnlab.experiments.bengio1994`
     Bengio, Simard & Frasconi (1994): the latch, gradient decay, random guessing.
+:mod:`rnnlab.experiments.long_range`
+    Elman, GRU and LSTM on the adding problem and copy memory.
 """
 
 import importlib
@@ -11,9 +13,10 @@ import importlib
 EXPERIMENTS = {
     "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
+    "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
 }
 
 
 def runner(name: str):
     """The ``run(out, seeds, quick, echo)`` function of experiment ``name``."""
-    return importlib.import_module(f"rnnlab.experiments.{name}").run
+    return importlib.import_module(f"rnnlab.experiments.{name.replace('-', '_')}").run

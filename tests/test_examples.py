@@ -1,0 +1,17 @@
+"""Every example config loads and builds."""
+
+from pathlib import Path
+
+import pytest
+
+from rnnlab.train.config import load_config
+from rnnlab.train.trainer import build
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_config_builds(path):
+    config = load_config(path)
+    task, network = build(config)
+    assert network.readout.out_features == task.output_size
