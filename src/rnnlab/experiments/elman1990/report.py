@@ -1,8 +1,9 @@
 """The self-contained report.html of the Elman (1990) replication: figures embedded."""
 
-import base64
 import html
 from pathlib import Path
+
+from rnnlab.report.html import image, page
 
 ELMAN = {
     "temporal_xor": "A 1-2-1 network trained online on a 3,000-bit stream in which every third "
@@ -32,11 +33,6 @@ TITLES = {
     "words": "3. Discovering the notion \u201cword\u201d", "lexical_classes": "4. Lexical classes",
     "zog": "5. Types, tokens and zog",
 }  # fmt: skip
-
-
-def _image(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
 def _ours(name: str, modes: dict) -> str:
@@ -76,26 +72,16 @@ def write(out: Path, results: dict, figures: dict[str, list[Path]], notes: dict[
         sections.append(
             f"<h2>{TITLES[name]}</h2><p><b>Elman (1990).</b> {ELMAN[name]}</p>"
             f"<p><b>Here.</b> {_ours(name, modes)} {notes.get(name, '')}</p>"
-            + "".join(_image(path) for path in figures.get(name, []))
+            + "".join(image(path) for path in figures.get(name, []))
             + _table(modes)
         )
-    page = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>Elman (1990) replication</title><style>
-body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.4 }}
-table {{ border-collapse: collapse; font-size: 85%; margin: 1em 0 }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; vertical-align: top }}
-tr.fail td {{ background: #fdd }} tr.pass td:last-child {{ background: #dfd }}
-img {{ max-width: 48%; margin: 2px }}
-</style></head><body>
-<h1>Elman (1990), &ldquo;Finding Structure in Time&rdquo;: replication</h1>
-<p>rnnlab {html.escape(results.get("version", ""))}; seeds {results["seeds"]};
-modes: <b>faithful</b> (logistic units, context 0.5, an online update after every input with
-the gradient truncated after one step, squared error, SGD at 0.1 (0.2 for the 31-150-31
-network), weights U(&minus;0.5, 0.5)) and <b>modern</b> (tanh units, cross-entropy, Adam,
-truncated BPTT over windows). {"Quick run: fewer passes." if results["quick"] else ""}
-A check passes over seeds when at least 70 % of seeds pass it (all, for one seed).</p>
-{"".join(sections)}
-</body></html>"""
+    quick = "Quick run: fewer passes." if results["quick"] else ""
+    intro = f"""<p>Seeds {results["seeds"]}; modes: <b>faithful</b> (logistic units, context
+0.5, an online update after every input with the gradient truncated after one step, squared
+error, SGD at 0.1 (0.2 for the 31-150-31 network), weights U(&minus;0.5, 0.5)) and <b>modern</b>
+(tanh units, cross-entropy, Adam, truncated BPTT over windows). {quick} A check passes over
+seeds when at least 70 % of seeds pass it (all, for one seed).</p>"""
+    title = "Elman (1990), \u201cFinding Structure in Time\u201d: replication"
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(page(title, intro, sections), encoding="utf-8")
     return path
