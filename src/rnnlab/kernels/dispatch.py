@@ -47,10 +47,6 @@ def fast_path_problem(x: torch.Tensor) -> str | None:
         return f"the fast kernels run on the CPU; x is on {x.device}"
     if x.dtype not in (torch.float32, torch.float64):
         return f"the fast kernels support float32 and float64; x is {x.dtype}"
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return "the fast kernels need numba, which is not installed"
     return None
 
 

@@ -44,6 +44,11 @@ class Split:
             )
 
 
+def next_step_split(sequence: torch.Tensor) -> Split:
+    """One stream (T, F) as a next-step prediction split: input t, target t + 1, N = 1."""
+    return Split(x=sequence[None, :-1], y=sequence[None, 1:])
+
+
 class Task:
     """Base class of the tasks. Subclasses set the class attributes and implement ``splits``.
 

@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, next_step_split
 
 FEATURES = ("Consonant", "Vowel", "Interrupted", "High", "Back", "Voiced")
 
@@ -56,12 +56,6 @@ def encode(letters: str) -> torch.Tensor:
     return torch.tensor([LETTERS[letter] for letter in letters], dtype=torch.float32)
 
 
-def nearest_letter(features: torch.Tensor) -> str:
-    """The letter whose feature vector is closest (Euclidean) to ``features`` (6,)."""
-    table = encode("".join(LETTERS))  # (6 letters, 6 features)
-    return "".join(LETTERS)[int(torch.cdist(features[None].float(), table).argmin())]
-
-
 class LettersConfig(BaseModel):
     """``[task]`` of Elman's letter sequences."""
 
@@ -92,7 +86,7 @@ class Letters(Task):
         result = {}
         for split in ("train", "val", "test"):
             letters = encode(letter_stream(self.config.num_consonants, generator))  # (T, 6)
-            result[split] = Split(x=letters[None, :-1], y=letters[None, 1:])
+            result[split] = next_step_split(letters)
         return result
 
     def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, next_step_split
 
 
 class TemporalXORConfig(BaseModel):
@@ -54,7 +54,7 @@ class TemporalXOR(Task):
         result = {}
         for split in ("train", "val", "test"):
             bits = xor_stream(self.config.num_pairs, generator)
-            result[split] = Split(x=bits[None, :-1, None], y=bits[None, 1:, None])
+            result[split] = next_step_split(bits[:, None])
         return result
 
     def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, next_step_split
 
 PASSAGE = [
     "many",
@@ -135,7 +135,7 @@ class Words(Task):
         result = {}
         for split in ("train", "val"):
             letters = encode("".join(self.stream_words(generator)))
-            result[split] = Split(x=letters[None, :-1], y=letters[None, 1:])
+            result[split] = next_step_split(letters)
         passage = encode("".join(PASSAGE))
-        result["test"] = Split(x=passage[None, :-1], y=passage[None, 1:])
+        result["test"] = next_step_split(passage)
         return result

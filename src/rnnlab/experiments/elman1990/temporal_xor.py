@@ -17,8 +17,6 @@ from rnnlab.experiments.elman1990.common import (
 )
 from rnnlab.tasks.temporal_xor import xor_stream
 
-PAPER = "Elman: about 0.17 at the XOR bit, 0.28-0.34 elsewhere (Fig. 3)"
-
 
 def simulate(mode: str, seed: int, quick: bool, out: Path) -> Outcome:
     generator = torch.Generator().manual_seed(seed)
