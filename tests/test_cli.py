@@ -44,7 +44,9 @@ def rnnlab(*args, cwd=None):
     return subprocess.run([*RNNLAB, *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["resume"], ["evaluate"], ["list"]])
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["resume"], ["evaluate"], ["list"], ["predict"], ["generate"]]
+)
 def test_every_help_shows_an_example(command):
     result = rnnlab(*command, "--help")
     assert result.returncode == 0

@@ -86,28 +86,97 @@ def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool) -> N
 
 
 @cli.command(epilog="Example: rnnlab evaluate runs/lstm_adding-20261125-101500 --split test --json")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--split", type=click.Choice(["val", "test"]), default="val", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: metric -> value.")
 @click.option("--checkpoint", help="Evaluate this checkpoint (default: the latest).")
+@click.option("--no-baselines", is_flag=True, help="Skip the task's baselines (n-gram models).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
-def evaluate(run_dir: Path, split: str, as_json: bool, checkpoint: str | None, device: str):
-    """Evaluate the trained network of RUN_DIR on a data split."""
-    from rnnlab.train.checkpoint import load_checkpoint
-    from rnnlab.train.run_directory import RunDirectory
-    from rnnlab.train.trainer import build, evaluate_split
+def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: str | None,
+             no_baselines: bool, device: str):  # fmt: skip
+    """Evaluate the trained network of RUN_DIR on a data split, beside the task's baselines.
 
-    run = RunDirectory.open(run_dir)
+    Several RUN_DIRS of one task (different seeds) are evaluated as an ensemble: the mean of
+    their predicted probabilities.
+    """
+    from rnnlab.train.evaluation import evaluate_run
+    from rnnlab.train.run_directory import RunDirectory
+
+    runs = [RunDirectory.open(path) for path in run_dirs]
     _check_device(device)
-    config = run.config()
-    task, network = build(config, device)
-    network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
-    metrics = evaluate_split(network, task, task.splits()[split], device)
+    metrics = evaluate_run(
+        runs, split, checkpoint=checkpoint, device=device, baselines=not no_baselines
+    )
     if as_json:
         click.echo(json.dumps(metrics))
-    else:
-        for name, value in metrics.items():
+        return
+    for name, value in metrics.items():
+        if isinstance(value, int | float):
             click.echo(f"{split} {name}: {value:.6g}")
+    for name, scores in metrics.get("per_class", {}).items():
+        click.echo(
+            f"  {name:<12} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+            f"f1 {scores['f1']:.3f}  n {scores['support']}"
+        )
+    for name, scores in metrics.get("baselines", {}).items():
+        line = "  ".join(f"{k} {v:.4g}" for k, v in scores.items())
+        click.echo(f"baseline {name}: {line}")
+    if "confusion_matrix_png" in metrics:
+        click.echo(f"confusion matrix: {metrics['confusion_matrix_png']}")
+
+
+@cli.command(epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("names", nargs=-1, required=True)
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Classes shown per name.")  # fmt: skip
+@click.option("--ensemble", "others", multiple=True, type=click.Path(path_type=Path),
+              help="Another run of the same task; repeatable. Probabilities are averaged.")
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path, ...],
+            checkpoint: str | None) -> None:  # fmt: skip
+    """Classify NAMES with the name classifier trained in RUN_DIR."""
+    from rnnlab.tasks.names import predict as predict_names
+    from rnnlab.train.evaluation import load_network, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    networks = []
+    for path in (run_dir, *others):
+        run = RunDirectory.open(path)
+        require_task(run, ("names",), "predict")
+        networks.append(load_network(run, checkpoint))
+    _, vocabulary, extra = networks[0]
+    for _, other_vocabulary, other_extra in networks[1:]:
+        if other_vocabulary != vocabulary or other_extra != extra:
+            raise RnnlabError("--ensemble runs must share the vocabulary and classes of RUN_DIR")
+    ranked = predict_names([n for n, _, _ in networks], vocabulary, extra["classes"],
+                           list(names), extra.get("ascii_only", False), k=top)  # fmt: skip
+    for name, classes in zip(names, ranked):
+        click.echo(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in classes))
+
+
+@cli.command(epilog='Example: rnnlab generate runs/shakespeare --prime "ROMEO:" --length 300')
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--prime", default="\n", show_default=True, help="Text to start from.")
+@click.option("--length", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Characters to sample.")  # fmt: skip
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True,
+              help="Below 1: safer choices; above 1: more surprising.")  # fmt: skip
+@click.option("--top-k", type=click.IntRange(min=1), help="Sample only from the k likeliest.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: int | None,
+             seed: int, checkpoint: str | None) -> None:  # fmt: skip
+    """Sample text from the character language model trained in RUN_DIR."""
+    from rnnlab.sampling import generate as sample
+    from rnnlab.train.evaluation import load_network, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    require_task(run, ("char_lm",), "generate")
+    network, vocabulary, _ = load_network(run, checkpoint)
+    click.echo(prime + sample(network, vocabulary, prime, length, temperature, top_k, seed))
 
 
 @cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")

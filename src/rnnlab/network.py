@@ -23,6 +23,10 @@ class _LayerConfig(BaseModel):
     bidirectional: bool = Field(False, description="add a reverse-time direction")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout between stacked layers")
     bias: bool = Field(True, description="learn the recurrent layers' biases")
+    embedding_dim: int | None = Field(
+        None, ge=1, description="embed token inputs in this many dimensions (default: one-hot)"
+    )
+    output_dropout: float = Field(0.0, ge=0, lt=1, description="dropout before the readout")
 
 
 class ElmanConfig(_LayerConfig):
@@ -68,21 +72,64 @@ MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
 
 
 class Network(nn.Module):
-    """A recurrent layer followed by a linear readout at every step.
+    """A recurrent layer followed by a linear readout at every step, or of the final state.
 
-    ``network(x, state)`` maps x (B, T, I) to raw outputs (B, T, O) (logits, or values before
-    the output activation that the task's loss implies) and the layer's final state.
+    ``network(x, state, lengths)`` maps x (B, T, I) to raw outputs (B, T, O) (logits, or values
+    before the output activation that the task's loss implies) and the layer's final state.
+
+    Options for token inputs and whole-sequence targets:
+
+    - ``vocab_size``: x is (B, T) integer token ids, fed to the layer as one-hot vectors, or
+      through a learned embedding of ``embedding_dim`` dimensions when that is given.
+    - ``per_sequence``: one output per sequence, (B, O), read from the last layer's final state
+      (both directions: the forward one after each sequence's last valid step, the reverse one
+      after its first), so padding never reaches the output.
+    - ``output_dropout``: dropout on what the readout reads.
     """
 
-    def __init__(self, layer: RecurrentLayer, output_size: int) -> None:
+    def __init__(
+        self,
+        layer: RecurrentLayer,
+        output_size: int,
+        *,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        per_sequence: bool = False,
+        output_dropout: float = 0.0,
+    ) -> None:
         super().__init__()
+        device = layer.weight_ih_l0.device
+        if embedding_dim is not None and vocab_size is None:
+            raise ValueError("embedding_dim needs token inputs (a vocab_size)")
+        self.vocab_size = vocab_size
+        self.per_sequence = per_sequence
+        if embedding_dim is not None:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, device=device)
         self.layer = layer
+        self.dropout = nn.Dropout(output_dropout)
         features = layer.num_directions * layer.output_size_per_direction
-        self.readout = nn.Linear(features, output_size, device=layer.weight_ih_l0.device)
+        self.readout = nn.Linear(features, output_size, device=device)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer's input: x itself, or token ids (B, T) embedded or one-hot."""
+        if self.vocab_size is None:
+            return x
+        if x.is_floating_point() or x.dim() != 2:
+            raise ValueError(
+                f"this network reads token ids: an integer tensor (B, T); "
+                f"got {x.dtype} of shape {tuple(x.shape)}"
+            )
+        if hasattr(self, "embedding"):
+            return self.embedding(x)
+        return nn.functional.one_hot(x, self.vocab_size).to(self.layer.weight_ih_l0.dtype)
 
     def forward(self, x: torch.Tensor, state=None, lengths=None):
-        hidden, state = self.layer(x, state, lengths)  # (B, T, D*H)
-        return self.readout(hidden), state
+        hidden, state = self.layer(self.encode(x), state, lengths)  # (B, T, D*H)
+        if self.per_sequence:
+            h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
+            D = self.layer.num_directions
+            hidden = h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
+        return self.readout(self.dropout(hidden)), state
 
     def forward_scheduled(
         self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
@@ -95,22 +142,45 @@ class Network(nn.Module):
         random generator, so a seeded run repeats exactly.
         """
         outputs = []
-        x_t = x[:, :1]  # (B, 1, I)
+        x_t = x[:, :1]  # (B, 1, I), or (B, 1) token ids
         for t in range(x.shape[1]):
             output_t, state = self(x_t, state)  # (B, 1, O)
             outputs.append(output_t)
             if t + 1 == x.shape[1]:
                 break
             prediction = predictions_from_outputs(output_t, loss).detach()
-            if loss == "cross_entropy":
+            if self.vocab_size is not None:
+                prediction = prediction.argmax(-1)  # (B, 1) token ids
+            elif loss == "cross_entropy":
                 prediction = nn.functional.one_hot(prediction.argmax(-1), x.shape[-1]).to(x.dtype)
             use_truth = torch.rand(x.shape[0], 1, 1) < teacher_forcing  # (B, 1, 1)
+            if x.dim() == 2:
+                use_truth = use_truth[..., 0]  # (B, 1), as token ids
             x_t = torch.where(use_truth.to(x.device), x[:, t + 1 : t + 2], prediction)
         return torch.cat(outputs, dim=1), state
 
 
-def build_network(config: ModelConfig, input_size: int, output_size: int) -> Network:
-    """The network a ``[model]`` config describes, for a task's input and output sizes."""
+def build_network(
+    config: ModelConfig,
+    input_size: int,
+    output_size: int,
+    *,
+    tokens: bool = False,
+    per_sequence: bool = False,
+) -> Network:
+    """The network a ``[model]`` config describes, for a task's input and output sizes.
+
+    With ``tokens`` the input is token ids and ``input_size`` the vocabulary size; with
+    ``per_sequence`` the readout reads the final state (see :class:`Network`).
+    """
+    if config.embedding_dim is not None and not tokens:
+        raise ConfigError(
+            "model.embedding_dim embeds token inputs, but this task's inputs are vectors; "
+            "remove embedding_dim"
+        )
+    vocab_size = input_size if tokens else None
+    if config.embedding_dim is not None:
+        input_size = config.embedding_dim
     options = dict(
         num_layers=config.num_layers,
         bias=config.bias,
@@ -138,7 +208,10 @@ def build_network(config: ModelConfig, input_size: int, output_size: int) -> Net
             )  # fmt: skip
     except (TypeError, ValueError) as error:
         raise ConfigError(f"[model]: {error}") from None
-    return Network(layer, output_size)
+    return Network(
+        layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
+        per_sequence=per_sequence, output_dropout=config.output_dropout,
+    )  # fmt: skip
 
 
 def state_tensors(state) -> tuple[torch.Tensor, ...]:

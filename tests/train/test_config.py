@@ -39,7 +39,8 @@ def with_(section: str, **values) -> dict:
         (
             with_("task", name="leters"),
             "unknown name 'leters' in [task] name; valid: temporal_xor, letters, words, "
-            "lexical_classes, adding, latch, two_sequence, parity, copy_memory, reber. "
+            "lexical_classes, adding, latch, two_sequence, parity, copy_memory, reber, names, "
+            "char_lm. "
             "Did you mean 'letters'?",
         ),
         (

@@ -6,13 +6,19 @@ Long-term-dependency benchmarks: :mod:`~rnnlab.tasks.latch` (Bengio et al. 1994)
 :mod:`~rnnlab.tasks.two_sequence` and :mod:`~rnnlab.tasks.reber` (LSTM97 5.3, 5.1),
 :mod:`~rnnlab.tasks.parity` (Bengio et al. 1994), :mod:`~rnnlab.tasks.adding` (LSTM97 5.4 and
 the modern form) and :mod:`~rnnlab.tasks.copy_memory` (Arjovsky et al. 2016).
+
+Real text: :mod:`~rnnlab.tasks.names` (classify surnames by language, the PyTorch tutorial) and
+:mod:`~rnnlab.tasks.char_lm` (character language model of a text file), both reading token ids
+of a :class:`~rnnlab.tasks.vocabulary.Vocabulary`.
 """
 
 from rnnlab.tasks import (
     adding,
+    char_lm,
     copy_memory,
     latch,
     letter_sequences,
+    names,
     parity,
     reber,
     temporal_xor,
@@ -20,18 +26,22 @@ from rnnlab.tasks import (
 )
 from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
 from rnnlab.tasks.registry import TASKS, TaskConfig, build_task
+from rnnlab.tasks.vocabulary import Vocabulary
 
 __all__ = [
     "TASKS",
     "Split",
     "Task",
     "TaskConfig",
+    "Vocabulary",
     "adding",
     "build_task",
+    "char_lm",
     "copy_memory",
     "latch",
     "letter_sequences",
     "masked_loss",
+    "names",
     "parity",
     "predictions_from_outputs",
     "reber",

@@ -3,9 +3,11 @@
 A task is a seeded generator (or a loader) of sequences. Every split holds tensors with a
 batch dimension first, the same layout as the layers::
 
-    x     (N, T, I)   inputs
-    y     (N, T, O)   targets (float), or (N, T) class indices for "cross_entropy"
-    mask  (N, T)      where the loss applies (True) — None means every step
+    x        (N, T, I)   inputs, or (N, T) integer token ids for a task with ``tokens``
+    y        (N, T, O)   targets (float), or (N, T) class indices for "cross_entropy";
+             (N,)        one class per sequence for a task with ``per_sequence``
+    mask     (N, T)      where the loss applies (True) — None means every step
+    lengths  (N,)        valid steps of each sequence (the rest is padding) — None: all T
 
 A *stream* task (Elman's letter stream, the temporal XOR) has one long sequence, N = 1, that
 the trainer cuts into parallel streams and chunks, carrying the state across chunks. A
@@ -13,6 +15,7 @@ the trainer cuts into parallel streams and chunks, carrying the state across chu
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import torch
@@ -28,11 +31,25 @@ class Split:
     x: torch.Tensor
     y: torch.Tensor
     mask: torch.Tensor | None = None
+    lengths: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
-        if self.x.dim() != 3:
-            raise ValueError(f"Split.x must be (N, T, I); got shape {tuple(self.x.shape)}")
-        if tuple(self.y.shape[:2]) != tuple(self.x.shape[:2]):
+        tokens = not (self.x.is_floating_point() or self.x.dtype == torch.bool)
+        if self.x.dim() != (2 if tokens else 3):
+            expected = "(N, T) token ids" if tokens else "(N, T, I)"
+            raise ValueError(f"Split.x must be {expected}; got shape {tuple(self.x.shape)}")
+        if self.lengths is not None and tuple(self.lengths.shape) != tuple(self.x.shape[:1]):
+            raise ValueError(
+                f"Split.lengths must be (N,) = ({self.x.shape[0]},); "
+                f"got {tuple(self.lengths.shape)}"
+            )
+        if self.y.dim() == 1:  # one target per sequence
+            if self.y.shape[0] != self.x.shape[0]:
+                raise ValueError(
+                    f"Split.y with one target per sequence must be (N,) = ({self.x.shape[0]},); "
+                    f"got {tuple(self.y.shape)}"
+                )
+        elif tuple(self.y.shape[:2]) != tuple(self.x.shape[:2]):
             raise ValueError(
                 f"Split.y must start with (N, T) = {tuple(self.x.shape[:2])}; "
                 f"got {tuple(self.y.shape)}"
@@ -80,6 +97,27 @@ class Task:
         """Task-specific metrics of ``predictions`` (after the output activation)."""
         return {}
 
+    # -- only some tasks: token inputs, one target per sequence, saved artifacts ------------
+    tokens: ClassVar[bool] = False
+    """True when ``x`` holds integer token ids in ``[0, input_size)`` (embedded or one-hot
+    by the network) instead of vectors."""
+    per_sequence: ClassVar[bool] = False
+    """True when each sequence has one target (the network reads its final state)."""
+    class_weights: torch.Tensor | None = None
+    """Weights of the classes in the cross-entropy loss; None weighs them equally."""
+
+    def save(self, directory: Path) -> None:
+        """Write what a run needs besides its weights (a vocabulary) into ``directory``."""
+
+    def report(self, predictions: torch.Tensor, split: Split, directory: Path | None) -> dict:
+        """Metrics too detailed for every validation (per class), and figures written to
+        ``directory``; used by ``rnnlab evaluate``."""
+        return {}
+
+    def baselines(self, split: str) -> dict[str, dict[str, float]]:
+        """The metrics of the methods a user would pick instead of an RNN on ``split``."""
+        return {}
+
 
 def predictions_from_outputs(outputs: torch.Tensor, loss: Loss) -> torch.Tensor:
     """The network's predictions: its raw outputs through the activation its loss implies."""
@@ -91,15 +129,29 @@ def predictions_from_outputs(outputs: torch.Tensor, loss: Loss) -> torch.Tensor:
 
 
 def masked_loss(
-    outputs: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None, loss: Loss
+    outputs: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor | None,
+    loss: Loss,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The mean loss over the steps where ``mask`` is True (every step if None).
 
-    ``outputs`` (B, T, O) are raw network outputs. Squared errors are averaged over output
-    units too, as torch's ``mse_loss`` does; cross-entropy is per step.
+    ``outputs`` (B, T, O) are raw network outputs, or (B, O) with one target per sequence.
+    Squared errors are averaged over output units too, as torch's ``mse_loss`` does;
+    cross-entropy is per step, with class weights ``weight`` if given (a weighted mean).
     """
+    if outputs.dim() == 2:
+        if loss != "cross_entropy":
+            raise ValueError(f"one target per sequence needs loss 'cross_entropy'; got {loss!r}")
+        return F.cross_entropy(outputs, y, weight=weight)
     if loss == "cross_entropy":
         per_step = F.cross_entropy(outputs.transpose(1, 2), y, reduction="none")  # (B, T)
+        if weight is not None:
+            weights = weight[y]
+            if mask is not None:
+                weights = weights * mask
+            return (per_step * weights).sum() / weights.sum()
     elif loss == "bce":
         per_step = F.binary_cross_entropy_with_logits(outputs, y, reduction="none").mean(-1)
     else:

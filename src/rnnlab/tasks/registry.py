@@ -2,10 +2,12 @@
 
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
+from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
 from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
 from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
+from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
@@ -23,6 +25,8 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "parity": (ParityConfig, Parity),
     "copy_memory": (CopyMemoryConfig, CopyMemory),
     "reber": (ReberConfig, Reber),
+    "names": (NamesConfig, Names),
+    "char_lm": (CharLMConfig, CharLM),
 }
 
 TaskConfig = (
@@ -36,6 +40,8 @@ TaskConfig = (
     | ParityConfig
     | CopyMemoryConfig
     | ReberConfig
+    | NamesConfig
+    | CharLMConfig
 )
 
 

@@ -21,13 +21,15 @@ from rnnlab.tasks.base import Split
 
 @dataclass(frozen=True)
 class Unit:
-    """The data of one update: x (B, T, I), y, mask (B, T) or None, and whether the state
-    starts afresh (True) or continues from the previous unit (False)."""
+    """The data of one update: x (B, T, I), y, mask (B, T) or None, whether the state
+    starts afresh (True) or continues from the previous unit (False), and the sequences'
+    lengths (B,) or None."""
 
     x: torch.Tensor
     y: torch.Tensor
     mask: torch.Tensor | None
     reset: bool
+    lengths: torch.Tensor | None = None
 
 
 def detach_state(state):
@@ -70,6 +72,13 @@ def plan_epoch(
         ]
     units = []
     for batch in batches:
+        if batch.lengths is not None:
+            if bptt != "full":
+                raise ValueError(
+                    f"sequences of different lengths need bptt = 'full'; got bptt = {bptt!r}"
+                )
+            units.append(Unit(batch.x, batch.y, batch.mask, reset=True, lengths=batch.lengths))
+            continue
         T = batch.x.shape[1]
         step = chunk_length_for(bptt, chunk_length, T)
         for start in range(0, T, step):
@@ -95,4 +104,11 @@ def _parallel_streams(split: Split, batch_size: int) -> Split:
 
 
 def _take(split: Split, rows: torch.Tensor) -> Split:
-    return Split(split.x[rows], split.y[rows], None if split.mask is None else split.mask[rows])
+    """The sequences ``rows`` of ``split``; padding beyond the longest of them is cut off."""
+    if split.lengths is None:
+        return Split(split.x[rows], split.y[rows], None if split.mask is None else split.mask[rows])
+    lengths = split.lengths[rows]
+    steps = slice(0, int(lengths.max()))
+    y = split.y[rows] if split.y.dim() == 1 else split.y[rows, steps]
+    mask = None if split.mask is None else split.mask[rows, steps]
+    return Split(split.x[rows, steps], y, mask, lengths)

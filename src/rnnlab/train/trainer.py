@@ -81,8 +81,16 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
     """The task and a freshly initialised network (from the training seed) of a config."""
     task = build_task(config.task)
     torch.manual_seed(config.training.seed)
-    network = build_network(config.model, task.input_size, task.output_size).to(device)
+    network = build_network(
+        config.model, task.input_size, task.output_size,
+        tokens=task.tokens, per_sequence=task.per_sequence,
+    ).to(device)  # fmt: skip
     training = config.training
+    if task.per_sequence and training.bptt != "full":
+        raise ConfigError(
+            f"task {task.name!r} has one target per sequence, read after its last step; "
+            f"it needs training.bptt = 'full', got {training.bptt!r}"
+        )
     if training.teacher_forcing < 1:
         if not task.autoregressive:
             raise ConfigError(
@@ -104,7 +112,7 @@ def evaluate_split(network: Network, task: Task, split: Split, device: str = "cp
     """Loss and task metrics of ``network`` on a whole split, in evaluation mode."""
     was_training = network.training
     network.eval()
-    outputs, _ = network(split.x.to(device))
+    outputs, _ = network(split.x.to(device), lengths=split.lengths)
     mask = None if split.mask is None else split.mask.to(device)
     metrics = {"loss": float(masked_loss(outputs, split.y.to(device), mask, task.loss))}
     predictions = predictions_from_outputs(outputs, task.loss).cpu()
@@ -132,6 +140,7 @@ def fit(
     splits = task.splits()
     optimizer = build_optimizer(network.parameters(), training)
     scheduler = build_scheduler(optimizer, training)
+    class_weights = None if task.class_weights is None else task.class_weights.to(device)
     state = TrainState()
     carried = None  # the recurrent state carried from the previous unit
     writer = _tensorboard_writer(run, training.tensorboard)
@@ -142,6 +151,8 @@ def fit(
         if state.finished:
             return FitResult(state.step, state.epoch, "already_finished", _last_validation(run))
         display.message(f"resuming {run.path} at step {state.step}")
+    else:
+        task.save(run.path)
 
     display.start(training.max_steps, state.step)
     window_start = time.perf_counter()
@@ -173,8 +184,8 @@ def fit(
                         x, carried, training.teacher_forcing, task.loss
                     )
                 else:
-                    outputs, new_state = network(x, carried)
-                loss = masked_loss(outputs, y, mask, task.loss)
+                    outputs, new_state = network(x, carried, unit.lengths)
+                loss = masked_loss(outputs, y, mask, task.loss, class_weights)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = _gradient_norm(network, training.clip_grad_norm)

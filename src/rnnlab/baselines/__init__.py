@@ -1,0 +1,12 @@
+"""Baselines: the methods a user would pick instead of a recurrent network, on the same data.
+
+- :mod:`rnnlab.baselines.text_classifiers`: character n-gram TF-IDF with logistic regression
+  and with multinomial naive Bayes (scikit-learn), and the majority class.
+- :mod:`rnnlab.baselines.kneser_ney`: an interpolated Kneser-Ney character n-gram language
+  model.
+"""
+
+from rnnlab.baselines.kneser_ney import KneserNey, best_kneser_ney
+from rnnlab.baselines.text_classifiers import evaluate_baselines
+
+__all__ = ["KneserNey", "best_kneser_ney", "evaluate_baselines"]

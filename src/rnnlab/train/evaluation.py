@@ -1,0 +1,105 @@
+"""A trained run, evaluated and used: metrics with the baselines, and the network for inference.
+
+``rnnlab evaluate``, ``predict`` and ``generate`` call these. :func:`evaluate_run` rebuilds the
+task from the run's config (the same data, split and vocabulary), loads a checkpoint, and
+reports the task's metrics, its detailed report (per-class scores, figures written into the run
+directory) and, on request, the baselines computed on the same split. :func:`load_network`
+needs no data: it builds the network from the config and the vocabulary saved with the run.
+"""
+
+import torch
+
+from rnnlab.errors import RnnlabError
+from rnnlab.network import Network, build_network
+from rnnlab.tasks.base import predictions_from_outputs
+from rnnlab.tasks.vocabulary import Vocabulary
+from rnnlab.train.checkpoint import load_checkpoint
+from rnnlab.train.run_directory import RunDirectory
+from rnnlab.train.trainer import build, evaluate_split
+
+
+def evaluate_run(
+    runs: RunDirectory | list[RunDirectory],
+    split: str,
+    *,
+    checkpoint: str | None = None,
+    device: str = "cpu",
+    baselines: bool = True,
+) -> dict:
+    """Metrics of the run's network on ``split``; per-class scores and figures where the task
+    has them, and the baselines' metrics under ``"baselines"``.
+
+    Several runs of the same task (seeds, say) are evaluated as an *ensemble*: the mean of
+    their predicted probabilities, its loss the cross-entropy of that mean. Figures go to the
+    first run's directory.
+    """
+    runs = [runs] if isinstance(runs, RunDirectory) else list(runs)
+    config = runs[0].config()
+    for other in runs[1:]:
+        if other.config().task != config.task:
+            raise RnnlabError(
+                f"an ensemble needs runs of the same task and data; {other.path} differs from "
+                f"{runs[0].path} in [task]"
+            )
+    task, _ = build(config, device)
+    data = task.splits()[split]
+    predictions = []
+    for run in runs:
+        network = build_network(
+            run.config().model, task.input_size, task.output_size,
+            tokens=task.tokens, per_sequence=task.per_sequence,
+        ).to(device)  # fmt: skip
+        network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
+        network.eval()
+        with torch.no_grad():
+            outputs, _ = network(data.x.to(device), lengths=data.lengths)
+        predictions.append(predictions_from_outputs(outputs, task.loss).cpu())
+    if len(runs) == 1:
+        metrics = evaluate_split(network, task, data, device)
+        mean = predictions[0]
+    else:
+        if task.loss != "cross_entropy":
+            raise RnnlabError("ensembles are evaluated for classification and language models")
+        mean = torch.stack(predictions).mean(0)
+        chosen = mean.gather(-1, data.y[..., None]).clamp_min(1e-30)
+        metrics = {"loss": float(-chosen.log().mean()), "ensemble_size": len(runs)}
+        metrics.update(task.metrics(mean, data))
+    metrics.update(task.report(mean, data, runs[0].path))
+    if baselines:
+        found = task.baselines(split)
+        if found:
+            metrics["baselines"] = found
+    return metrics
+
+
+def load_network(
+    run: RunDirectory, checkpoint: str | None = None
+) -> tuple[Network, Vocabulary, dict]:
+    """The trained network of a run that reads token ids, its vocabulary and the vocabulary
+    file's extra entries (such as ``classes``); the training data is not read."""
+    config = run.config()
+    vocabulary, extra = Vocabulary.load(run.path / "vocab.json")
+    classes = extra.get("classes")
+    output_size = len(classes) if classes is not None else len(vocabulary)
+    network = build_network(
+        config.model, len(vocabulary), output_size, tokens=True, per_sequence=classes is not None
+    )
+    state = load_checkpoint(run.checkpoints, checkpoint).model_state
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:
+        raise RnnlabError(
+            f"the checkpoint of {run.path} does not fit its config and vocabulary: {error}"
+        ) from None
+    network.eval()
+    return network, vocabulary, extra
+
+
+def require_task(run: RunDirectory, names: tuple[str, ...], command: str) -> None:
+    """A clear error when ``command`` does not apply to the run's task."""
+    task = run.config().task.name
+    if task not in names:
+        raise RnnlabError(
+            f"`rnnlab {command}` needs a run of task {' or '.join(map(repr, names))}; "
+            f"{run.path} trained task {task!r}"
+        )
