@@ -130,8 +130,13 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
 @click.argument("names", nargs=-1, required=True)
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
               help="Classes shown per name.")  # fmt: skip
-@click.option("--ensemble", "others", multiple=True, type=click.Path(path_type=Path),
-              help="Another run of the same task; repeatable. Probabilities are averaged.")
+@click.option(
+    "--ensemble",
+    "others",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Another run of the same task; repeatable. Probabilities are averaged.",
+)
 @click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
 def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path, ...],
             checkpoint: str | None) -> None:  # fmt: skip
