@@ -174,6 +174,14 @@ def test_early_stopping_ends_the_run(tmp_path):
     assert result.reason == "early_stopping" and result.step < 500
 
 
+def test_stop_below_ends_the_run_at_the_first_validation_under_the_target(tmp_path):
+    run_config = config(lr=0.05, max_steps=500, eval_every=5, stop_below=2.0)
+    run, result = train(tmp_path, "target", run_config)
+    validations = [r["val_loss"] for r in run.read_metrics() if "val_loss" in r]
+    assert result.reason == "target_reached" and result.step < 500
+    assert validations[-1] < 2.0 and all(v >= 2.0 for v in validations[:-1])
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop"])
 def test_every_optimizer_and_schedule_lowers_the_loss(tmp_path, optimizer):
     momentum = 0.9 if optimizer in ("sgd", "rmsprop") else 0.0

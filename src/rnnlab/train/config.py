@@ -70,6 +70,9 @@ class TrainingConfig(BaseModel):
         None, ge=1, description="validations without improvement before stopping"
     )
     early_stopping_metric: str = Field("val_loss", description="a val_* metric, lower is better")
+    stop_below: float | None = Field(
+        None, description="stop once early_stopping_metric falls below this value (solved)"
+    )
     on_nonfinite: Literal["stop", "skip"] = Field(
         "stop", description="on a NaN/inf loss or gradient: stop, or skip the batch and count it"
     )

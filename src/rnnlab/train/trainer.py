@@ -56,7 +56,7 @@ class TrainState:
     window_grad_norm: float = 0.0
     window_updates: int = 0
     window_tokens: int = 0
-    finished: str | None = None  # why the run ended: max_steps, max_epochs, early_stopping
+    finished: str | None = None  # why: max_steps, max_epochs, early_stopping, target_reached
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class FitResult:
 
     step: int
     epoch: int
-    reason: str  # max_steps, max_epochs, early_stopping, interrupted, already_finished
+    reason: str  # max_steps, max_epochs, early_stopping, target_reached, interrupted, ...
     metrics: dict[str, float] = field(default_factory=dict)  # the last validation
 
 
@@ -258,16 +258,18 @@ def _validate(run, network, task, splits, state: TrainState, training, device) -
         f"val_{k}": v for k, v in evaluate_split(network, task, splits["val"], device).items()
     }
     run.append_metrics({"step": state.step, "epoch": state.epoch, **metrics})
-    if training.early_stopping_patience is not None:
+    if training.early_stopping_patience is not None or training.stop_below is not None:
         name = training.early_stopping_metric
         if name not in metrics:
             raise ConfigError(
                 f"training.early_stopping_metric {name!r} is not measured by task "
                 f"{task.name!r}; valid: {', '.join(metrics)}"
             )
+        if training.stop_below is not None and metrics[name] < training.stop_below:
+            state.finished = state.finished or "target_reached"
         if state.best is None or metrics[name] < state.best:
             state.best, state.evals_since_best = metrics[name], 0
-        else:
+        elif training.early_stopping_patience is not None:
             state.evals_since_best += 1
             if state.evals_since_best >= training.early_stopping_patience:
                 state.finished = state.finished or "early_stopping"
