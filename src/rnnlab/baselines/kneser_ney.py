@@ -90,6 +90,10 @@ class KneserNey:
 
 def best_kneser_ney(train: str, val: str, max_n: int = 7) -> tuple[KneserNey, dict[int, float]]:
     """The order in 1..max_n with the lowest validation loss, and every order's loss."""
-    losses = {n: KneserNey(train, n).loss(val) for n in range(1, max_n + 1)}
-    best = min(losses, key=losses.get)
-    return KneserNey(train, best), losses
+    best, losses = None, {}
+    for n in range(1, max_n + 1):
+        model = KneserNey(train, n)
+        losses[n] = model.loss(val)
+        if best is None or losses[n] < losses[best.n]:
+            best = model  # only the best model so far is kept: each holds millions of counts
+    return best, losses

@@ -198,16 +198,9 @@ class Names(Task):
         return result
 
     def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:
-        from sklearn.metrics import f1_score
+        from rnnlab.baselines.text_classifiers import scores
 
-        predicted = predictions.argmax(-1).numpy()
-        truth = split.y.numpy()
-        labels = list(range(len(self.classes)))
-        return {
-            "accuracy": float((predicted == truth).mean()),
-            "macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro",
-                                       zero_division=0)),
-        }  # fmt: skip
+        return scores(split.y.numpy(), predictions.argmax(-1).numpy(), len(self.classes))
 
     def report(self, predictions: torch.Tensor, split: Split, directory: Path | None) -> dict:
         """Per-class precision, recall, F1 and support; the confusion matrix as a PNG."""

@@ -15,7 +15,7 @@ from rnnlab.tasks.base import predictions_from_outputs
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, evaluate_split
+from rnnlab.train.trainer import build, metrics_of_outputs, split_outputs
 
 
 def evaluate_run(
@@ -43,24 +43,21 @@ def evaluate_run(
             )
     task, _ = build(config, device)
     data = task.splits()[split]
-    predictions = []
+    outputs = []
     for run in runs:
         network = build_network(
             run.config().model, task.input_size, task.output_size,
             tokens=task.tokens, per_sequence=task.per_sequence,
         ).to(device)  # fmt: skip
         network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
-        network.eval()
-        with torch.no_grad():
-            outputs, _ = network(data.x.to(device), lengths=data.lengths)
-        predictions.append(predictions_from_outputs(outputs, task.loss).cpu())
+        outputs.append(split_outputs(network, data, device))
     if len(runs) == 1:
-        metrics = evaluate_split(network, task, data, device)
-        mean = predictions[0]
+        metrics = metrics_of_outputs(outputs[0], task, data)
+        mean = predictions_from_outputs(outputs[0], task.loss).cpu()
     else:
         if task.loss != "cross_entropy":
             raise RnnlabError("ensembles are evaluated for classification and language models")
-        mean = torch.stack(predictions).mean(0)
+        mean = torch.stack([predictions_from_outputs(o, task.loss).cpu() for o in outputs]).mean(0)
         chosen = mean.gather(-1, data.y[..., None]).clamp_min(1e-30)
         metrics = {"loss": float(-chosen.log().mean()), "ensemble_size": len(runs)}
         metrics.update(task.metrics(mean, data))

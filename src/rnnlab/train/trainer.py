@@ -108,17 +108,26 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
 
 
 @torch.no_grad()
-def evaluate_split(network: Network, task: Task, split: Split, device: str = "cpu") -> dict:
-    """Loss and task metrics of ``network`` on a whole split, in evaluation mode."""
+def split_outputs(network: Network, split: Split, device: str = "cpu") -> torch.Tensor:
+    """The raw outputs of ``network`` on a whole split, in evaluation mode."""
     was_training = network.training
     network.eval()
     outputs, _ = network(split.x.to(device), lengths=split.lengths)
-    mask = None if split.mask is None else split.mask.to(device)
-    metrics = {"loss": float(masked_loss(outputs, split.y.to(device), mask, task.loss))}
-    predictions = predictions_from_outputs(outputs, task.loss).cpu()
-    metrics.update(task.metrics(predictions, split))
     network.train(was_training)
+    return outputs
+
+
+def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
+    """Loss and task metrics of a network's raw outputs on a split."""
+    mask = None if split.mask is None else split.mask.to(outputs.device)
+    metrics = {"loss": float(masked_loss(outputs, split.y.to(outputs.device), mask, task.loss))}
+    metrics.update(task.metrics(predictions_from_outputs(outputs, task.loss).cpu(), split))
     return metrics
+
+
+def evaluate_split(network: Network, task: Task, split: Split, device: str = "cpu") -> dict:
+    """Loss and task metrics of ``network`` on a whole split, in evaluation mode."""
+    return metrics_of_outputs(split_outputs(network, split, device), task, split)
 
 
 def fit(
