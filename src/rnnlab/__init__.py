@@ -10,8 +10,12 @@ Cells (one time step, ``y_t, state = cell(x_t, state)``)
     :class:`ElmanCell`, :class:`JordanCell`, :class:`GRUCell`, :class:`LSTMCell`.
 NumPy reference (forward pass and hand-derived backpropagation through time)
     :mod:`rnnlab.reference`.
-Tasks (seeded stimulus generators)
+Tasks (seeded stimulus generators and loaders of real data)
     :mod:`rnnlab.tasks`.
+Networks trained by ``rnnlab train``
+    :mod:`rnnlab.network` (a layer and a readout), :mod:`rnnlab.seq2seq` (encoder-decoder),
+    :mod:`rnnlab.attention` (additive and dot attention), :mod:`rnnlab.decoding` (greedy and
+    beam search).
 """
 
 from rnnlab import reference, tasks

@@ -184,6 +184,75 @@ def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: 
     click.echo(prime + sample(network, vocabulary, prime, length, temperature, top_k, seed))
 
 
+@cli.command(epilog='Example: rnnlab translate runs/eng-fra "i lost ." "he\'s calm ."')
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("sentences", nargs=-1, required=True)
+@click.option("--beam", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Beam width; 1 is greedy decoding.")  # fmt: skip
+@click.option("--alpha", type=click.FloatRange(min=0), default=0.75, show_default=True,
+              help="Length normalisation: score = log P / length**alpha.")  # fmt: skip
+@click.option("--attention", "attention_png", type=click.Path(path_type=Path),
+              help="Write the first sentence's attention heat map to this PNG.")  # fmt: skip
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float,
+              attention_png: Path | None, checkpoint: str | None) -> None:  # fmt: skip
+    """Translate SENTENCES with the encoder-decoder trained in RUN_DIR."""
+    from rnnlab.tasks.translation import tokenise
+    from rnnlab.tasks.translation import translate as translate_sentences
+    from rnnlab.train.evaluation import load_translator, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    require_task(run, ("translation",), "translate")
+    network, source, target, max_length = load_translator(run, checkpoint)
+    results = translate_sentences(
+        network, source, target, list(sentences), beam_size=beam, alpha=alpha,
+        max_length=max_length + 1,
+    )  # fmt: skip
+    for sentence, (text, _) in zip(sentences, results):
+        click.echo(f"{sentence}\t{text}")
+    if attention_png is not None:
+        weights = results[0][1].attention
+        if weights is None:
+            raise RnnlabError(f"{run.path} was trained without attention (model.attention)")
+        from rnnlab.report.attention_map import plot_attention
+
+        plot_attention(
+            weights, [*tokenise(sentences[0]), "<eos>"], [*results[0][0].split(), "<eos>"],
+            attention_png,
+        )  # fmt: skip
+        click.echo(f"attention heat map: {attention_png}")
+
+
+@cli.command(epilog="Example: rnnlab forecast runs/sunspots --horizon 10")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--horizon", type=click.IntRange(min=1), help="Steps ahead (default: the task's).")
+@click.option("--png", type=click.Path(path_type=Path),
+              help="Where to draw the forecast (default: RUN_DIR/forecast.png).")  # fmt: skip
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def forecast(run_dir: Path, horizon: int | None, png: Path | None, checkpoint: str | None) -> None:
+    """Forecast beyond the end of the series with the network trained in RUN_DIR."""
+    from rnnlab.tasks.forecasting import plot_future
+    from rnnlab.train.evaluation import load_trained, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    require_task(run, ("forecast",), "forecast")
+    task, network = load_trained(run, checkpoint)
+    times, result = task.future(network, horizon or task.config.horizon)
+    header = f"{'time':>10}  {'forecast':>10}"
+    if result.lower is not None:
+        header += f"  {'90% lower':>10}  {'90% upper':>10}"
+    click.echo(header)
+    for k, time_k in enumerate(times):
+        line = f"{time_k:>10g}  {result.mean[k]:>10.4g}"
+        if result.lower is not None:
+            line += f"  {result.lower[k]:>10.4g}  {result.upper[k]:>10.4g}"
+        click.echo(line)
+    path = plot_future(task, times, result, png or run.path / "forecast.png")
+    click.echo(f"plot: {path}")
+
+
 @cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
 @click.argument("experiment")
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,

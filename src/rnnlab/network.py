@@ -27,6 +27,9 @@ class _LayerConfig(BaseModel):
         None, ge=1, description="embed token inputs in this many dimensions (default: one-hot)"
     )
     output_dropout: float = Field(0.0, ge=0, lt=1, description="dropout before the readout")
+    attention: Literal["none", "additive", "dot"] = Field(
+        "none", description="translation: the decoder's attention over the encoder's outputs"
+    )
 
 
 class ElmanConfig(_LayerConfig):
@@ -86,6 +89,8 @@ class Network(nn.Module):
       after its first), so padding never reaches the output.
     - ``output_dropout``: dropout on what the readout reads.
     """
+
+    needs_targets = False  # an encoder-decoder reads the targets too (rnnlab.seq2seq)
 
     def __init__(
         self,
@@ -167,12 +172,22 @@ def build_network(
     *,
     tokens: bool = False,
     per_sequence: bool = False,
-) -> Network:
+    seq2seq: bool = False,
+):
     """The network a ``[model]`` config describes, for a task's input and output sizes.
 
     With ``tokens`` the input is token ids and ``input_size`` the vocabulary size; with
-    ``per_sequence`` the readout reads the final state (see :class:`Network`).
+    ``per_sequence`` the readout reads the final state (see :class:`Network`); with
+    ``seq2seq`` it is an encoder-decoder (:class:`rnnlab.seq2seq.Seq2Seq`) between
+    vocabularies of ``input_size`` and ``output_size`` words.
     """
+    if seq2seq:
+        return build_seq2seq(config, input_size, output_size)
+    if config.attention != "none":
+        raise ConfigError(
+            f"model.attention = {config.attention!r} is for encoder-decoder (translation) "
+            f"tasks; this task reads one sequence (remove attention)"
+        )
     if config.embedding_dim is not None and not tokens:
         raise ConfigError(
             "model.embedding_dim embeds token inputs, but this task's inputs are vectors; "
@@ -181,12 +196,39 @@ def build_network(
     vocab_size = input_size if tokens else None
     if config.embedding_dim is not None:
         input_size = config.embedding_dim
+    layer = _build_layer(config, input_size, config.bidirectional, config.dropout)
+    return Network(
+        layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
+        per_sequence=per_sequence, output_dropout=config.output_dropout,
+    )  # fmt: skip
+
+
+def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int):
+    """An encoder-decoder of the ``[model]`` layer: the encoder as configured (bidirectional
+    if asked), the decoder the same kind and size in one direction; embeddings of
+    ``embedding_dim`` (default: hidden_size) dimensions. ``dropout`` applies to the
+    embeddings, and between stacked layers when there are several."""
+    from rnnlab.seq2seq import Seq2Seq
+
+    embedding_dim = config.embedding_dim or config.hidden_size
+    between = config.dropout if config.num_layers > 1 else 0.0
+    encoder = _build_layer(config, embedding_dim, config.bidirectional, between)
+    context_size = encoder.num_directions * encoder.output_size_per_direction
+    decoder = _build_layer(config, embedding_dim + context_size, False, between)
+    return Seq2Seq(
+        encoder, decoder, source_vocab_size, target_vocab_size, embedding_dim,
+        attention=config.attention, dropout=config.dropout, output_dropout=config.output_dropout,
+    )  # fmt: skip
+
+
+def _build_layer(
+    config: ModelConfig, input_size: int, bidirectional: bool, dropout: float
+) -> RecurrentLayer:
+    """The recurrent layer of a ``[model]`` config for ``input_size`` inputs."""
     options = dict(
-        num_layers=config.num_layers,
-        bias=config.bias,
-        bidirectional=config.bidirectional,
-        dropout=config.dropout,
-    )
+        num_layers=config.num_layers, bias=config.bias, bidirectional=bidirectional,
+        dropout=dropout,
+    )  # fmt: skip
     try:
         if isinstance(config, ElmanConfig):
             layer = Elman(
@@ -208,10 +250,7 @@ def build_network(
             )  # fmt: skip
     except (TypeError, ValueError) as error:
         raise ConfigError(f"[model]: {error}") from None
-    return Network(
-        layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
-        per_sequence=per_sequence, output_dropout=config.output_dropout,
-    )  # fmt: skip
+    return layer
 
 
 def state_tensors(state) -> tuple[torch.Tensor, ...]:

@@ -11,4 +11,6 @@
 :mod:`rnnlab.analysis.gradient_flow`
     Gradient flow through time: ‖∂h_T/∂h_t‖, ‖∂L/∂h_t‖, one-step Jacobians and their spectra,
     exponential fits (Bengio et al. 1994; Pascanu et al. 2013).
+:mod:`rnnlab.analysis.bleu`
+    BLEU of translations: corpus BLEU with several references (sacrebleu) and d2l's BLEU-k.
 """

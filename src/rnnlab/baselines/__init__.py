@@ -4,6 +4,8 @@
   and with multinomial naive Bayes (scikit-learn), and the majority class.
 - :mod:`rnnlab.baselines.kneser_ney`: an interpolated Kneser-Ney character n-gram language
   model.
+- :mod:`rnnlab.baselines.forecasting`: naive, seasonal-naive and least-squares autoregressive
+  forecasts, rolling-origin backtests and their metrics (MAE, RMSE, MASE, interval coverage).
 """
 
 from rnnlab.baselines.kneser_ney import KneserNey, best_kneser_ney

@@ -10,23 +10,36 @@ the modern form) and :mod:`~rnnlab.tasks.copy_memory` (Arjovsky et al. 2016).
 Real text: :mod:`~rnnlab.tasks.names` (classify surnames by language, the PyTorch tutorial) and
 :mod:`~rnnlab.tasks.char_lm` (character language model of a text file), both reading token ids
 of a :class:`~rnnlab.tasks.vocabulary.Vocabulary`.
+
+Sequence to sequence: :mod:`~rnnlab.tasks.translation` (sentence pairs, split by source
+sentence, :class:`~rnnlab.tasks.word_vocabulary.WordVocabulary`), with a second corpus read
+from the machine's gettext catalogues (:mod:`~rnnlab.tasks.gettext_corpus`).
+
+Time series: :mod:`~rnnlab.tasks.time_series` (statsmodels' series and CSV files, the scaler)
+and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian intervals,
+rolling-origin backtests).
 """
 
 from rnnlab.tasks import (
     adding,
     char_lm,
     copy_memory,
+    forecasting,
+    gettext_corpus,
     latch,
     letter_sequences,
     names,
     parity,
     reber,
     temporal_xor,
+    time_series,
+    translation,
     two_sequence,
 )
 from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
 from rnnlab.tasks.registry import TASKS, TaskConfig, build_task
 from rnnlab.tasks.vocabulary import Vocabulary
+from rnnlab.tasks.word_vocabulary import WordVocabulary
 
 __all__ = [
     "TASKS",
@@ -34,10 +47,13 @@ __all__ = [
     "Task",
     "TaskConfig",
     "Vocabulary",
+    "WordVocabulary",
     "adding",
     "build_task",
     "char_lm",
     "copy_memory",
+    "forecasting",
+    "gettext_corpus",
     "latch",
     "letter_sequences",
     "masked_loss",
@@ -46,5 +62,7 @@ __all__ = [
     "predictions_from_outputs",
     "reber",
     "temporal_xor",
+    "time_series",
+    "translation",
     "two_sequence",
 ]

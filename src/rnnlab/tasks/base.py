@@ -21,7 +21,7 @@ from typing import ClassVar, Literal
 import torch
 import torch.nn.functional as F
 
-Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy"]
+Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll"]
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ class Task:
         autoregressive: True when the input at t + 1 is the target at t (next-step
             prediction), so a model's own prediction can be fed back in.
         loss: ``"mse"`` (linear outputs), ``"sigmoid_mse"`` (squared error of logistic
-            outputs, as in Elman 1990), ``"bce"`` (logistic outputs, cross-entropy) or
-            ``"cross_entropy"`` (softmax over classes).
+            outputs, as in Elman 1990), ``"bce"`` (logistic outputs, cross-entropy),
+            ``"cross_entropy"`` (softmax over classes) or ``"gaussian_nll"`` (2 O outputs:
+            the means and log-variances of O normal distributions).
     """
 
     name: ClassVar[str]
@@ -103,6 +104,9 @@ class Task:
     by the network) instead of vectors."""
     per_sequence: ClassVar[bool] = False
     """True when each sequence has one target (the network reads its final state)."""
+    seq2seq: ClassVar[bool] = False
+    """True when x is a source and y a target sequence, read by an encoder-decoder
+    (translation); ``lengths`` are the sources' and ``mask`` marks the target tokens."""
     class_weights: torch.Tensor | None = None
     """Weights of the classes in the cross-entropy loss; None weighs them equally."""
 
@@ -118,13 +122,33 @@ class Task:
         """The metrics of the methods a user would pick instead of an RNN on ``split``."""
         return {}
 
+    def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
+        """Metrics that need the network itself, not its outputs on the split: translations
+        decoded and scored (BLEU), forecasts from rolling origins. ``full`` is False at a
+        validation during training (quick metrics only) and True for ``rnnlab evaluate``
+        (everything, figures written to ``directory``)."""
+        return {}
+
+
+LOG_VARIANCE_LIMIT = 12.0  # log-variances are clamped to +-this, so the likelihood stays finite
+
+
+def gaussian_parts(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The means and (clamped) log-variances of "gaussian_nll" outputs (..., 2 O)."""
+    mean, log_variance = outputs.chunk(2, dim=-1)
+    return mean, log_variance.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT)
+
 
 def predictions_from_outputs(outputs: torch.Tensor, loss: Loss) -> torch.Tensor:
-    """The network's predictions: its raw outputs through the activation its loss implies."""
+    """The network's predictions: its raw outputs through the activation its loss implies
+    ("gaussian_nll": the means, then the standard deviations)."""
     if loss in ("sigmoid_mse", "bce"):
         return torch.sigmoid(outputs)
     if loss == "cross_entropy":
         return torch.softmax(outputs, dim=-1)
+    if loss == "gaussian_nll":
+        mean, log_variance = gaussian_parts(outputs)
+        return torch.cat([mean, (0.5 * log_variance).exp()], dim=-1)
     return outputs
 
 
@@ -138,7 +162,8 @@ def masked_loss(
     """The mean loss over the steps where ``mask`` is True (every step if None).
 
     ``outputs`` (B, T, O) are raw network outputs, or (B, O) with one target per sequence.
-    Squared errors are averaged over output units too, as torch's ``mse_loss`` does;
+    Squared errors (and Gaussian negative log-likelihoods) are averaged over output units
+    too, as torch's ``mse_loss`` does;
     cross-entropy is per step, with class weights ``weight`` if given (a weighted mean).
     """
     if outputs.dim() == 2:
@@ -154,6 +179,9 @@ def masked_loss(
             return (per_step * weights).sum() / weights.sum()
     elif loss == "bce":
         per_step = F.binary_cross_entropy_with_logits(outputs, y, reduction="none").mean(-1)
+    elif loss == "gaussian_nll":  # -log N(y; mean, variance) without the constant log(2 pi) / 2
+        mean, log_variance = gaussian_parts(outputs)
+        per_step = (0.5 * (log_variance + (y - mean) ** 2 / log_variance.exp())).mean(-1)
     else:
         per_step = ((predictions_from_outputs(outputs, loss) - y) ** 2).mean(-1)  # (B, T)
     if mask is None:

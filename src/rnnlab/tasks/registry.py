@@ -4,6 +4,7 @@ from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
+from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
 from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
@@ -11,6 +12,7 @@ from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
+from rnnlab.tasks.translation import Translation, TranslationConfig
 from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
 from rnnlab.tasks.words import Words, WordsConfig
 
@@ -27,6 +29,8 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "reber": (ReberConfig, Reber),
     "names": (NamesConfig, Names),
     "char_lm": (CharLMConfig, CharLM),
+    "translation": (TranslationConfig, Translation),
+    "forecast": (ForecastConfig, Forecasting),
 }
 
 TaskConfig = (
@@ -42,6 +46,8 @@ TaskConfig = (
     | ReberConfig
     | NamesConfig
     | CharLMConfig
+    | TranslationConfig
+    | ForecastConfig
 )
 
 

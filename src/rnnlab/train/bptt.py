@@ -104,11 +104,16 @@ def _parallel_streams(split: Split, batch_size: int) -> Split:
 
 
 def _take(split: Split, rows: torch.Tensor) -> Split:
-    """The sequences ``rows`` of ``split``; padding beyond the longest of them is cut off."""
+    """The sequences ``rows`` of ``split``; padding beyond the longest of them (and beyond the
+    last step the mask marks, for targets longer than their sources) is cut off."""
     if split.lengths is None:
         return Split(split.x[rows], split.y[rows], None if split.mask is None else split.mask[rows])
     lengths = split.lengths[rows]
-    steps = slice(0, int(lengths.max()))
+    last = int(lengths.max())
+    if split.mask is not None:
+        marked = split.mask[rows].any(0).nonzero()
+        last = max(last, int(marked[-1]) + 1 if len(marked) else 0)
+    steps = slice(0, last)
     y = split.y[rows] if split.y.dim() == 1 else split.y[rows, steps]
     mask = None if split.mask is None else split.mask[rows, steps]
     return Split(split.x[rows, steps], y, mask, lengths)

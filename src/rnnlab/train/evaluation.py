@@ -15,7 +15,7 @@ from rnnlab.tasks.base import predictions_from_outputs
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, metrics_of_outputs, split_outputs
+from rnnlab.train.trainer import build, evaluate_split, metrics_of_outputs, split_outputs
 
 
 def evaluate_run(
@@ -43,14 +43,22 @@ def evaluate_run(
             )
     task, _ = build(config, device)
     data = task.splits()[split]
-    outputs = []
+    networks = []
     for run in runs:
         network = build_network(
             run.config().model, task.input_size, task.output_size,
-            tokens=task.tokens, per_sequence=task.per_sequence,
+            tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
         ).to(device)  # fmt: skip
         network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
-        outputs.append(split_outputs(network, data, device))
+        network.eval()
+        networks.append(network)
+    if task.seq2seq:
+        if len(runs) > 1:
+            raise RnnlabError(f"task {task.name!r} is evaluated one run at a time")
+        metrics = evaluate_split(networks[0], task, data, device)
+        metrics.update(task.evaluate_network(networks[0], split, runs[0].path, full=True))
+        return metrics
+    outputs = [split_outputs(network, data, device) for network in networks]
     if len(runs) == 1:
         metrics = metrics_of_outputs(outputs[0], task, data)
         mean = predictions_from_outputs(outputs[0], task.loss).cpu()
@@ -62,6 +70,8 @@ def evaluate_run(
         metrics = {"loss": float(-chosen.log().mean()), "ensemble_size": len(runs)}
         metrics.update(task.metrics(mean, data))
     metrics.update(task.report(mean, data, runs[0].path))
+    if len(runs) == 1:
+        metrics.update(task.evaluate_network(networks[0], split, runs[0].path, full=True))
     if baselines:
         found = task.baselines(split)
         if found:
@@ -90,6 +100,48 @@ def load_network(
         ) from None
     network.eval()
     return network, vocabulary, extra
+
+
+def load_trained(run: RunDirectory, checkpoint: str | None = None, device: str = "cpu"):
+    """The task of a run (its data rebuilt from the config) and its trained network."""
+    task, network = build(run.config(), device)
+    try:
+        network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
+    except RuntimeError as error:
+        raise RnnlabError(
+            f"the checkpoint of {run.path} does not fit its config: {error}"
+        ) from None
+    network.eval()
+    return task, network
+
+
+def load_translator(run: RunDirectory, checkpoint: str | None = None):
+    """The trained encoder-decoder of a translation run and its source and target
+    vocabularies and maximum length (from ``vocab.json``); the training data is not read."""
+    import json
+
+    from rnnlab.network import build_seq2seq
+    from rnnlab.tasks.word_vocabulary import WordVocabulary
+
+    path = run.path / "vocab.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        source = WordVocabulary.from_list(data["source"], str(path))
+        target = WordVocabulary.from_list(data["target"], str(path))
+        max_length = int(data["max_length"])
+    except FileNotFoundError:
+        raise RnnlabError(f"{path} is missing: this run has no saved vocabulary") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise RnnlabError(f"{path} is not a translation vocabulary file (damaged?)") from None
+    network = build_seq2seq(run.config().model, len(source), len(target))
+    try:
+        network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
+    except RuntimeError as error:
+        raise RnnlabError(
+            f"the checkpoint of {run.path} does not fit its config and vocabulary: {error}"
+        ) from None
+    network.eval()
+    return network, source, target, max_length
 
 
 def require_task(run: RunDirectory, names: tuple[str, ...], command: str) -> None:

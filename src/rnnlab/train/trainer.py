@@ -83,15 +83,15 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
     torch.manual_seed(config.training.seed)
     network = build_network(
         config.model, task.input_size, task.output_size,
-        tokens=task.tokens, per_sequence=task.per_sequence,
+        tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
     ).to(device)  # fmt: skip
     training = config.training
-    if task.per_sequence and training.bptt != "full":
+    if (task.per_sequence or task.seq2seq) and training.bptt != "full":
         raise ConfigError(
-            f"task {task.name!r} has one target per sequence, read after its last step; "
-            f"it needs training.bptt = 'full', got {training.bptt!r}"
+            f"task {task.name!r} reads whole sequences (a target per sequence, or a source and "
+            f"its translation); it needs training.bptt = 'full', got {training.bptt!r}"
         )
-    if training.teacher_forcing < 1:
+    if training.teacher_forcing < 1 and not task.seq2seq:
         if not task.autoregressive:
             raise ConfigError(
                 f"training.teacher_forcing < 1 feeds predictions back as inputs, which needs a "
@@ -107,14 +107,45 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
     return task, network
 
 
+def forward(network, x, y, state, lengths, teacher_forcing: float = 1.0, loss: str = "mse"):
+    """The network's raw outputs and final state on one batch: an encoder-decoder also reads
+    the targets ``y``; ``teacher_forcing < 1`` is scheduled sampling."""
+    if network.needs_targets:
+        return network(x, state, lengths, targets=y, teacher_forcing=teacher_forcing)
+    if teacher_forcing < 1:
+        return network.forward_scheduled(x, state, teacher_forcing, loss)
+    return network(x, state, lengths)
+
+
 @torch.no_grad()
 def split_outputs(network: Network, split: Split, device: str = "cpu") -> torch.Tensor:
     """The raw outputs of ``network`` on a whole split, in evaluation mode."""
     was_training = network.training
     network.eval()
-    outputs, _ = network(split.x.to(device), lengths=split.lengths)
+    lengths = None if split.lengths is None else split.lengths.to(device)
+    outputs, _ = forward(network, split.x.to(device), split.y.to(device), None, lengths)
     network.train(was_training)
     return outputs
+
+
+@torch.no_grad()
+def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch: int = 256):
+    """The masked loss of a split of independent sequences, computed ``batch`` sequences at a
+    time (for large outputs such as a translation's vocabulary), weighted by their tokens."""
+    was_training = network.training
+    network.eval()
+    total, count = 0.0, 0
+    for start in range(0, split.x.shape[0], batch):
+        rows = slice(start, start + batch)
+        mask = None if split.mask is None else split.mask[rows].to(device)
+        lengths = None if split.lengths is None else split.lengths[rows].to(device)
+        y = split.y[rows].to(device)
+        outputs, _ = forward(network, split.x[rows].to(device), y, None, lengths)
+        tokens = int(mask.sum()) if mask is not None else y.numel()
+        total += float(masked_loss(outputs, y, mask, task.loss)) * tokens
+        count += tokens
+    network.train(was_training)
+    return total / count
 
 
 def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
@@ -125,9 +156,22 @@ def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
     return metrics
 
 
-def evaluate_split(network: Network, task: Task, split: Split, device: str = "cpu") -> dict:
-    """Loss and task metrics of ``network`` on a whole split, in evaluation mode."""
-    return metrics_of_outputs(split_outputs(network, split, device), task, split)
+def evaluate_split(
+    network: Network, task: Task, split: Split, device: str = "cpu", name: str | None = None
+) -> dict:
+    """Loss and task metrics of ``network`` on a whole split, in evaluation mode; with the
+    split's ``name``, also the quick metrics that need the network (see
+    :meth:`Task.evaluate_network`)."""
+    if task.seq2seq:
+        metrics = {"loss": sequence_loss(network, task, split, device)}
+    else:
+        metrics = metrics_of_outputs(split_outputs(network, split, device), task, split)
+    if name is not None:
+        was_training = network.training
+        network.eval()
+        metrics.update(task.evaluate_network(network, name, None, full=False))
+        network.train(was_training)
+    return metrics
 
 
 def fit(
@@ -188,12 +232,9 @@ def fit(
                     continue
 
                 # -- one update ---------------------------------------------------------
-                if training.teacher_forcing < 1:
-                    outputs, new_state = network.forward_scheduled(
-                        x, carried, training.teacher_forcing, task.loss
-                    )
-                else:
-                    outputs, new_state = network(x, carried, unit.lengths)
+                outputs, new_state = forward(
+                    network, x, y, carried, unit.lengths, training.teacher_forcing, task.loss
+                )
                 loss = masked_loss(outputs, y, mask, task.loss, class_weights)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -264,7 +305,8 @@ def _gradient_norm(network: Network, clip: float | None) -> float:
 def _validate(run, network, task, splits, state: TrainState, training, device) -> dict:
     """Validate, log the record, and update early stopping."""
     metrics = {
-        f"val_{k}": v for k, v in evaluate_split(network, task, splits["val"], device).items()
+        f"val_{k}": v
+        for k, v in evaluate_split(network, task, splits["val"], device, "val").items()
     }
     run.append_metrics({"step": state.step, "epoch": state.epoch, **metrics})
     if training.early_stopping_patience is not None or training.stop_below is not None:

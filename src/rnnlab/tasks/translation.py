@@ -1,0 +1,332 @@
+"""Machine translation of sentence pairs with an encoder-decoder (d2l chapter 10).
+
+Data: a tab-separated file of (source, target) sentence pairs, one per line, further columns
+ignored (``eng-fra.txt``: English, French, the Tatoeba attribution), or the English-French
+messages of the gettext catalogues installed on the machine
+(:mod:`rnnlab.tasks.gettext_corpus`). Sentences are normalised as d2l does (:func:`normalise`:
+non-breaking spaces become spaces, lowercase, punctuation split off as its own token) and split
+on whitespace; pairs with a side longer than ``max_length`` tokens are dropped (counted).
+
+Split **by source sentence**: many English sentences have several French translations, and a
+random split of pairs would put the same English sentence in training and test (69 % of test
+sources on eng-fra.txt), so test BLEU would measure memory. Here the distinct source sentences
+are shuffled (seeded) and cut into train / val / test, and every pair goes with its source; a
+translation is scored against *all* references of its source.
+
+The vocabularies (``min_freq`` occurrences in the training pairs, else ``<unk>``) are built
+from the training split only and saved with the run (``vocab.json``).
+
+Every split holds x (N, T) source ids ending in ``<eos>`` with ``lengths`` the source lengths,
+y (N, T) target ids ending in ``<eos>``, and ``mask`` marking the target tokens; T is the
+longer side, both padded with ``<pad>``. Validation reports the teacher-forced loss and the
+greedy BLEU of (up to ``eval_sources``) validation sources; ``rnnlab evaluate`` reports
+``bleu`` (beam search, ``beam_size`` and ``length_alpha``), ``bleu_greedy``, ``bleu_beam``,
+d2l's BLEU-2 and an attention heat map.
+"""
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rnnlab.errors import RnnlabError
+from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.word_vocabulary import PAD_ID, WordVocabulary
+
+if TYPE_CHECKING:
+    from rnnlab.decoding import Decoded
+
+_PUNCTUATION = re.compile(r"(?<=\S)([,.!?;:])")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """d2l's normalisation: non-breaking spaces to spaces, lowercase, a space before
+    ``, . ! ? ; :`` when a word precedes it, whitespace collapsed; and (beyond d2l) the
+    typographic apostrophe ’ written as ', so "l’ai" and "l'ai" are one word."""
+    text = text.replace("\u202f", " ").replace("\xa0", " ").replace("’", "'").lower()
+    return _SPACES.sub(" ", _PUNCTUATION.sub(r" \1", text)).strip()
+
+
+def tokenise(text: str) -> list[str]:
+    """The tokens of a normalised sentence."""
+    return normalise(text).split()
+
+
+def load_pairs(path: str | Path) -> list[tuple[str, str]]:
+    """The (source, target) pairs of a tab-separated UTF-8 file; empty lines skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise RnnlabError(
+            f"sentence-pair file {path} does not exist (a relative path is read from the "
+            f"current directory, {Path.cwd()})"
+        )
+    pairs = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise RnnlabError(f"{path} is not UTF-8 text: {error.reason}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
+            raise RnnlabError(
+                f"{path}:{number}: expected 'source<TAB>target[<TAB>...]'; got {line[:60]!r}"
+            )
+        pairs.append((columns[0], columns[1]))
+    if not pairs:
+        raise RnnlabError(f"{path} has no sentence pairs")
+    return pairs
+
+
+def split_by_source(
+    sources: list[str], val_fraction: float, test_fraction: float, seed: int
+) -> dict[str, set[str]]:
+    """The distinct ``sources`` shuffled (seeded) and cut into train / val / test sets."""
+    distinct = sorted(set(sources))
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    n_test = round(test_fraction * len(distinct))
+    n_val = round(val_fraction * len(distinct))
+    if len(distinct) - n_test - n_val < 1 or n_val < 1 or n_test < 1:
+        raise RnnlabError(
+            f"{len(distinct)} distinct source sentences cannot be split into train, val "
+            f"({val_fraction}) and test ({test_fraction}) with at least one in each"
+        )
+    chosen = [distinct[k] for k in order]
+    return {
+        "test": set(chosen[:n_test]),
+        "val": set(chosen[n_test : n_test + n_val]),
+        "train": set(chosen[n_test + n_val :]),
+    }
+
+
+class TranslationConfig(BaseModel):
+    """``[task]`` of translation: one of ``path`` or ``gettext_dir``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: Literal["translation"] = "translation"
+    path: str | None = Field(None, description="tab-separated sentence pairs: source, target")
+    gettext_dir: str | None = Field(
+        None, description="a locale directory (/usr/share/locale): its gettext messages"
+    )
+    language: str = Field("fr", description="gettext_dir: the target language's catalogues")
+    gettext_exclude: list[str] = Field(
+        ["iso_"], description="gettext_dir: skip catalogues whose name starts with these"
+    )
+    max_length: int = Field(30, ge=1, description="longest side, in tokens; longer pairs dropped")
+    min_freq: int = Field(2, ge=1, description="training occurrences for a word to get an id")
+    val_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of source sentences")
+    test_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of source sentences")
+    seed: int = Field(0, description="seed of the split; the training seed is separate")
+    beam_size: int = Field(4, ge=1, description="evaluate: beam width (1 = greedy)")
+    length_alpha: float = Field(0.75, ge=0, description="evaluate: score log P / length**alpha")
+    eval_sources: int | None = Field(
+        500, ge=1, description="validation: BLEU of this many sources (None: all)"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "TranslationConfig":
+        if (self.path is None) == (self.gettext_dir is None):
+            raise ValueError("give exactly one of path (a TSV of pairs) or gettext_dir")
+        return self
+
+
+class Translation(Task):
+    """Translate sentences; see the module docstring."""
+
+    name = "translation"
+    description = "translate sentence pairs (eng-fra.txt, or gettext messages) with seq2seq"
+    stream = False
+    tokens = True
+    seq2seq = True
+    loss = "cross_entropy"
+
+    def __init__(self, config: TranslationConfig) -> None:
+        self.config = config
+        self.manifest = None
+        if config.path is not None:
+            raw = load_pairs(config.path)
+        else:
+            from rnnlab.tasks.gettext_corpus import read_gettext_corpus
+
+            try:
+                corpus = read_gettext_corpus(
+                    config.gettext_dir, config.language, exclude=tuple(config.gettext_exclude)
+                )
+            except ValueError as error:
+                raise RnnlabError(str(error)) from None
+            raw = corpus.pairs
+            self.manifest = {
+                "locale_dir": corpus.locale_dir, "language": corpus.language,
+                "pairs": len(corpus.pairs), "packages": corpus.packages,
+                "dropped": corpus.dropped,
+            }  # fmt: skip
+        pairs, seen = [], set()
+        self.dropped = {"too_long": 0, "duplicate": 0}
+        for source, target in raw:
+            pair = (tuple(tokenise(source)), tuple(tokenise(target)))
+            if not pair[0] or not pair[1] or max(map(len, pair)) > config.max_length:
+                self.dropped["too_long"] += 1
+            elif pair in seen:
+                self.dropped["duplicate"] += 1
+            else:
+                seen.add(pair)
+                pairs.append(pair)
+        if not pairs:
+            raise RnnlabError(f"no sentence pair has both sides within {config.max_length} tokens")
+        parts = split_by_source(
+            [" ".join(s) for s, _ in pairs], config.val_fraction, config.test_fraction,
+            config.seed,
+        )  # fmt: skip
+        self.pairs = {
+            name: [p for p in pairs if " ".join(p[0]) in members] for name, members in parts.items()
+        }
+        train = self.pairs["train"]
+        self.source_vocabulary = WordVocabulary.from_sentences(
+            (s for s, _ in train), config.min_freq
+        )
+        self.target_vocabulary = WordVocabulary.from_sentences(
+            (t for _, t in train), config.min_freq
+        )
+        self.input_size = len(self.source_vocabulary)
+        self.output_size = len(self.target_vocabulary)
+
+    def references(self, split: str) -> tuple[list[tuple[str, ...]], list[list[tuple[str, ...]]]]:
+        """The distinct sources of ``split`` (in order of first appearance) and each one's
+        references."""
+        grouped: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+        for source, target in self.pairs[split]:
+            grouped[source].append(target)
+        return list(grouped), list(grouped.values())
+
+    def splits(self) -> dict[str, Split]:
+        return {name: self._encode(pairs) for name, pairs in self.pairs.items()}
+
+    def _encode(self, pairs) -> Split:
+        sources = [self.source_vocabulary.encode(s) for s, _ in pairs]
+        targets = [self.target_vocabulary.encode(t) for _, t in pairs]
+        T = max(max(map(len, sources)), max(map(len, targets)))
+        x = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
+        y = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
+        for k, (source, target) in enumerate(zip(sources, targets)):
+            x[k, : len(source)] = source
+            y[k, : len(target)] = target
+        lengths = torch.tensor([len(s) for s in sources])
+        return Split(x=x, y=y, mask=y != PAD_ID, lengths=lengths)
+
+    def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
+        """BLEU of the network's translations of ``split``'s sources (see the docstring)."""
+        from rnnlab.analysis.bleu import corpus_bleu, sentence_bleu_d2l
+        from rnnlab.decoding import beam_search, greedy
+
+        sources, references = self.references(split)
+        if not full and self.config.eval_sources is not None:
+            sources, references = (
+                sources[: self.config.eval_sources],
+                references[: self.config.eval_sources],
+            )
+        max_length = self.config.max_length + 1
+        device = next(network.parameters()).device
+        refs = [[" ".join(r) for r in group] for group in references]
+        greedy_out = []
+        for start in range(0, len(sources), 256):
+            batch = sources[start : start + 256]
+            x, lengths = self.encode_sources(batch)
+            greedy_out += greedy(network, x.to(device), lengths.to(device), max_length)
+        greedy_text = [self.target_text(t.tokens) for t in greedy_out]
+        result = {"bleu_greedy": corpus_bleu(greedy_text, refs)}
+        if not full:
+            return result
+        result["sources"] = len(sources)
+        result["pairs"] = len(self.pairs[split])
+        chosen, chosen_text = greedy_out, greedy_text
+        if self.config.beam_size > 1:
+            chosen = [
+                beam_search(
+                    network, self.encode_sources([s])[0].to(device), self.config.beam_size,
+                    max_length, self.config.length_alpha,
+                )
+                for s in sources
+            ]  # fmt: skip
+            chosen_text = [self.target_text(t.tokens) for t in chosen]
+            result["bleu_beam"] = corpus_bleu(chosen_text, refs)
+        result["bleu"] = result.get("bleu_beam", result["bleu_greedy"])
+        result["decoder"] = (
+            f"beam {self.config.beam_size}, alpha {self.config.length_alpha}"
+            if self.config.beam_size > 1
+            else "greedy"
+        )
+        result["bleu_d2l_2"] = float(
+            np.mean(
+                [
+                    max(sentence_bleu_d2l(text.split(), list(r), 2) for r in group)
+                    for text, group in zip(chosen_text, references)
+                ]
+            )
+        )
+        result["examples"] = [
+            {"source": " ".join(s), "translation": text, "references": r}
+            for s, text, r in list(zip(sources, chosen_text, refs))[:8]
+        ]
+        if directory is not None and chosen[0].attention is not None:
+            from rnnlab.report.attention_map import plot_attention
+
+            k = max(range(len(sources)), key=lambda i: (len(sources[i]) <= 12, len(sources[i])))
+            path = plot_attention(
+                chosen[k].attention, [*sources[k], "<eos>"],
+                [*chosen_text[k].split(), "<eos>"], Path(directory) / f"attention_{split}.png",
+            )  # fmt: skip
+            result["attention_png"] = str(path)
+        return result
+
+    def encode_sources(self, sources) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source token lists as padded ids (B, S) and their lengths (B,)."""
+        encoded = [self.source_vocabulary.encode(s) for s in sources]
+        x = torch.full((len(encoded), max(map(len, encoded))), PAD_ID, dtype=torch.long)
+        for k, ids in enumerate(encoded):
+            x[k, : len(ids)] = ids
+        return x, torch.tensor([len(ids) for ids in encoded])
+
+    def target_text(self, ids) -> str:
+        return " ".join(self.target_vocabulary.decode(ids))
+
+    def save(self, directory: Path) -> None:
+        data = {
+            "source": self.source_vocabulary.to_list(),
+            "target": self.target_vocabulary.to_list(),
+            "max_length": self.config.max_length,
+        }
+        Path(directory, "vocab.json").write_text(
+            json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        if self.manifest is not None:
+            Path(directory, "corpus.json").write_text(
+                json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+
+
+def translate(
+    network, source: WordVocabulary, target: WordVocabulary, sentences: list[str], *,
+    beam_size: int = 4, alpha: float = 0.75, max_length: int = 31,
+) -> list[tuple[str, "Decoded"]]:  # fmt: skip
+    """Translate raw ``sentences`` (normalised here as in training): for each, the
+    translation's text and its :class:`~rnnlab.decoding.Decoded` (tokens, scores, attention).
+    Unknown source words are read as ``<unk>``."""
+    from rnnlab.decoding import beam_search
+
+    results = []
+    for sentence in sentences:
+        tokens = tokenise(sentence)
+        if not tokens:
+            raise RnnlabError(f"nothing to translate in {sentence!r}")
+        x = source.encode(tokens)[None]
+        decoded = beam_search(network, x, beam_size, max_length, alpha)
+        results.append((" ".join(target.decode(decoded.tokens)), decoded))
+    return results
