@@ -48,6 +48,16 @@ def test_translation_evaluate_reports_bleu_and_draws_attention(translation_run):
     assert any("val_bleu_greedy" in record for record in records)
 
 
+def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(translation_run):
+    single = json.loads(rnnlab("evaluate", translation_run, "--json").stdout)
+    result = rnnlab("evaluate", translation_run, translation_run, "--json")
+    assert result.returncode == 0, result.stderr
+    double = json.loads(result.stdout)
+    assert double["ensemble_size"] == 2
+    assert double["bleu"] == pytest.approx(single["bleu"])
+    assert double["loss"] == pytest.approx(single["loss"], rel=1e-5)
+
+
 def test_translate_prints_one_translation_per_sentence(translation_run, tmp_path):
     png = tmp_path / "attention.png"
     result = rnnlab("translate", translation_run, "I lost.", "he's calm .", "--beam", "3",
@@ -71,6 +81,15 @@ def test_forecast_evaluate_reports_mase_coverage_and_baselines(forecast_run):
     assert Path(metrics["forecast_png"]).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_evaluate_prints_metrics_baselines_and_examples(forecast_run, translation_run):
+    result = rnnlab("evaluate", forecast_run, "--split", "test")
+    assert result.returncode == 0, result.stderr
+    assert "test mase: " in result.stdout and "baseline autoregressive: mae " in result.stdout
+    result = rnnlab("evaluate", translation_run, "--split", "val", "--no-baselines")
+    assert result.returncode == 0, result.stderr
+    assert "val bleu: " in result.stdout and "  ->  " in result.stdout
+
+
 def test_forecast_prints_times_values_and_intervals(forecast_run, tmp_path):
     result = rnnlab("forecast", forecast_run, "--horizon", "4", "--png", tmp_path / "f.png")
     assert result.returncode == 0, result.stderr
@@ -88,7 +107,8 @@ def test_forecast_prints_times_values_and_intervals(forecast_run, tmp_path):
     [(["translate", "{forecast}", "hello ."], "needs a run of task 'translation'"),
      (["forecast", "{translation}"], "needs a run of task 'forecast'"),
      (["forecast", "{forecast}", "--horizon", "20"], "forecasts 10 steps at once"),
-     (["evaluate", "{translation}", "{translation}"], "one run at a time"),
+     (["translate", "{translation}", "go .", "--ensemble", "{forecast}"],
+      "needs a run of task 'translation'"),
      (["translate", "{translation}", "   "], "nothing to translate"),
      (["translate", "{translation}", "go .", "--beam", "0"], "Invalid value for '--beam'")],
 )  # fmt: skip

@@ -207,3 +207,26 @@ def test_mistakes_are_clear_errors():
         beam_search(network, x, 2, 5)
     with pytest.raises(ValueError, match="beam_size"):
         beam_search(network, x[:1], 0, 5)
+
+
+@torch.no_grad()
+def test_an_ensemble_averages_the_models_next_token_distributions():
+    from rnnlab.seq2seq import Seq2SeqEnsemble
+
+    first, second = model(seed=0), model(attention="none", seed=1)
+    x, lengths, y = batch()
+    ensemble = Seq2SeqEnsemble([first, second])
+    log_mean, _ = ensemble(x, lengths=lengths, targets=y)
+    p = (torch.softmax(first(x, lengths=lengths, targets=y)[0], -1)
+         + torch.softmax(second(x, lengths=lengths, targets=y)[0], -1)) / 2  # fmt: skip
+    torch.testing.assert_close(log_mean, p.log())
+    # Decoding with the ensemble follows the averaged distribution step by step.
+    found = greedy(ensemble, x, lengths, 4)
+    memory = ensemble.encode(x, lengths)
+    logits, _, weights = ensemble.step(torch.full((3,), BOS_ID), memory.state, memory)
+    torch.testing.assert_close(logits.exp().sum(-1), torch.ones(3).double())
+    logits[:, [PAD_ID, BOS_ID]] = float("-inf")
+    assert [t.tokens[0] if t.tokens else EOS_ID for t in found] == logits.argmax(-1).tolist()
+    assert weights.shape == (3, 5)  # the attending model's weights
+    alone = Seq2SeqEnsemble([first])
+    assert beam_search(alone, x[:1], 3, 5).tokens == beam_search(first, x[:1], 3, 5).tokens

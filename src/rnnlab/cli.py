@@ -113,16 +113,22 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
     for name, value in metrics.items():
         if isinstance(value, int | float):
             click.echo(f"{split} {name}: {value:.6g}")
+        elif isinstance(value, str) and not name.endswith("_png"):
+            click.echo(f"{split} {name}: {value}")
+    for example in metrics.get("examples", []):
+        click.echo(f"  {example['source']}  ->  {example['translation']}")
+        click.echo(f"  {'':<{len(example['source'])}}  (reference: {example['references'][0]})")
     for name, scores in metrics.get("per_class", {}).items():
         click.echo(
             f"  {name:<12} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
             f"f1 {scores['f1']:.3f}  n {scores['support']}"
         )
     for name, scores in metrics.get("baselines", {}).items():
-        line = "  ".join(f"{k} {v:.4g}" for k, v in scores.items())
+        line = "  ".join(f"{k} {v:.4g}" for k, v in scores.items() if isinstance(v, int | float))
         click.echo(f"baseline {name}: {line}")
-    if "confusion_matrix_png" in metrics:
-        click.echo(f"confusion matrix: {metrics['confusion_matrix_png']}")
+    for name, value in metrics.items():
+        if name.endswith("_png"):
+            click.echo(f"{name.removesuffix('_png').replace('_', ' ')}: {value}")
 
 
 @cli.command(epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki")
@@ -193,18 +199,30 @@ def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: 
               help="Length normalisation: score = log P / length**alpha.")  # fmt: skip
 @click.option("--attention", "attention_png", type=click.Path(path_type=Path),
               help="Write the first sentence's attention heat map to this PNG.")  # fmt: skip
+@click.option("--ensemble", "others", multiple=True, type=click.Path(path_type=Path),
+              help="Another run of the same data to translate with (repeatable).")  # fmt: skip
 @click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
 def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float,
-              attention_png: Path | None, checkpoint: str | None) -> None:  # fmt: skip
+              attention_png: Path | None, others: tuple[Path, ...],
+              checkpoint: str | None) -> None:  # fmt: skip
     """Translate SENTENCES with the encoder-decoder trained in RUN_DIR."""
+    from rnnlab.seq2seq import Seq2SeqEnsemble
     from rnnlab.tasks.translation import tokenise
     from rnnlab.tasks.translation import translate as translate_sentences
     from rnnlab.train.evaluation import load_translator, require_task
     from rnnlab.train.run_directory import RunDirectory
 
-    run = RunDirectory.open(run_dir)
-    require_task(run, ("translation",), "translate")
-    network, source, target, max_length = load_translator(run, checkpoint)
+    runs = [RunDirectory.open(path) for path in (run_dir, *others)]
+    models, vocabularies = [], []
+    for run in runs:
+        require_task(run, ("translation",), "translate")
+        network, source, target, max_length = load_translator(run, checkpoint)
+        if vocabularies and (source, target) != vocabularies[0]:
+            raise RnnlabError(f"{run.path} has other vocabularies than {runs[0].path}")
+        models.append(network)
+        vocabularies.append((source, target))
+    run = runs[0]
+    network = models[0] if len(models) == 1 else Seq2SeqEnsemble(models)
     results = translate_sentences(
         network, source, target, list(sentences), beam_size=beam, alpha=alpha,
         max_length=max_length + 1,
@@ -229,16 +247,26 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
 @click.option("--horizon", type=click.IntRange(min=1), help="Steps ahead (default: the task's).")
 @click.option("--png", type=click.Path(path_type=Path),
               help="Where to draw the forecast (default: RUN_DIR/forecast.png).")  # fmt: skip
+@click.option("--ensemble", "others", multiple=True, type=click.Path(path_type=Path),
+              help="Another run of the same task to forecast with (repeatable).")  # fmt: skip
 @click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
-def forecast(run_dir: Path, horizon: int | None, png: Path | None, checkpoint: str | None) -> None:
+def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple[Path, ...],
+             checkpoint: str | None) -> None:  # fmt: skip
     """Forecast beyond the end of the series with the network trained in RUN_DIR."""
     from rnnlab.tasks.forecasting import plot_future
     from rnnlab.train.evaluation import load_trained, require_task
     from rnnlab.train.run_directory import RunDirectory
 
-    run = RunDirectory.open(run_dir)
-    require_task(run, ("forecast",), "forecast")
-    task, network = load_trained(run, checkpoint)
+    runs = [RunDirectory.open(path) for path in (run_dir, *others)]
+    networks = []
+    for run in runs:
+        require_task(run, ("forecast",), "forecast")
+        if run.config().task != runs[0].config().task:
+            raise RnnlabError(f"{run.path} forecasts another series or setting than {run_dir}")
+        task, network = load_trained(run, checkpoint)
+        networks.append(network)
+    run = runs[0]
+    network = networks[0] if len(networks) == 1 else networks
     times, result = task.future(network, horizon or task.config.horizon)
     header = f"{'time':>10}  {'forecast':>10}"
     if result.lower is not None:

@@ -10,14 +10,15 @@
   short outputs. With ``beam_size = 1`` it is greedy decoding.
 
 ``<pad>`` and ``<bos>`` are never produced. Both return attention weights (target step x
-source position) when the model has attention, for heat maps.
+source position) when the model has attention, for heat maps. ``model`` may be a
+:class:`~rnnlab.seq2seq.Seq2SeqEnsemble`.
 """
 
 from dataclasses import dataclass
 
 import torch
 
-from rnnlab.seq2seq import Memory, Seq2Seq
+from rnnlab.seq2seq import EnsembleMemory, Memory, Seq2Seq
 from rnnlab.tasks.word_vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -152,8 +153,10 @@ def beam_search(
     return Decoded(tokens, log_prob, score, torch.stack(attention) if attention else None)
 
 
-def _expand(memory: Memory, K: int) -> Memory:
-    """The memory of one sentence repeated for K hypotheses."""
+def _expand(memory, K: int):
+    """The memory of one sentence repeated for K hypotheses (of each model of an ensemble)."""
+    if isinstance(memory, EnsembleMemory):
+        return EnsembleMemory([_expand(m, K) for m in memory.memories], memory.state)
     if memory.outputs.shape[0] == K:
         return memory
     return Memory(
@@ -167,6 +170,8 @@ def _expand(memory: Memory, K: int) -> Memory:
 
 def _select_state(state, rows: torch.Tensor):
     """The decoder state of the hypotheses ``rows`` (the batch is dimension 1)."""
+    if isinstance(state, list):  # an ensemble: one state per model
+        return [_select_state(part, rows) for part in state]
     if isinstance(state, torch.Tensor):
         return state[:, rows]
     return type(state)(*(part[:, rows] for part in state))

@@ -30,6 +30,9 @@ class _LayerConfig(BaseModel):
     attention: Literal["none", "additive", "dot"] = Field(
         "none", description="translation: the decoder's attention over the encoder's outputs"
     )
+    highway: int | None = Field(
+        None, ge=1, description="add a linear map of the last k inputs to the output (LSTNet)"
+    )
 
 
 class ElmanConfig(_LayerConfig):
@@ -88,6 +91,11 @@ class Network(nn.Module):
       (both directions: the forward one after each sequence's last valid step, the reverse one
       after its first), so padding never reaches the output.
     - ``output_dropout``: dropout on what the readout reads.
+    - ``highway``: add to every output a learned linear function of the last ``highway``
+      inputs (zeros before the first), the autoregressive component of LSTNet (Lai et al.
+      2018, "Modeling long- and short-term temporal patterns with deep neural networks"). The
+      recurrent part then models what a linear autoregression misses; forecasters use it
+      because a network's output is insensitive to the scale of its input.
     """
 
     needs_targets = False  # an encoder-decoder reads the targets too (rnnlab.seq2seq)
@@ -101,6 +109,7 @@ class Network(nn.Module):
         embedding_dim: int | None = None,
         per_sequence: bool = False,
         output_dropout: float = 0.0,
+        highway: int | None = None,
     ) -> None:
         super().__init__()
         device = layer.weight_ih_l0.device
@@ -114,6 +123,11 @@ class Network(nn.Module):
         self.dropout = nn.Dropout(output_dropout)
         features = layer.num_directions * layer.output_size_per_direction
         self.readout = nn.Linear(features, output_size, device=device)
+        self.highway = None
+        if highway is not None:
+            if vocab_size is not None or per_sequence:
+                raise ValueError("highway adds a linear map of vector inputs to every output")
+            self.highway = nn.Conv1d(layer.input_size, output_size, highway, device=device)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The layer's input: x itself, or token ids (B, T) embedded or one-hot."""
@@ -134,7 +148,12 @@ class Network(nn.Module):
             h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
             D = self.layer.num_directions
             hidden = h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
-        return self.readout(self.dropout(hidden)), state
+        outputs = self.readout(self.dropout(hidden))
+        if self.highway is not None:
+            k = self.highway.kernel_size[0]
+            past = nn.functional.pad(x.transpose(1, 2), (k - 1, 0))  # (B, I, k - 1 + T)
+            outputs = outputs + self.highway(past).transpose(1, 2)  # (B, T, O)
+        return outputs, state
 
     def forward_scheduled(
         self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
@@ -182,6 +201,8 @@ def build_network(
     vocabularies of ``input_size`` and ``output_size`` words.
     """
     if seq2seq:
+        if config.highway is not None:
+            raise ConfigError("model.highway is for forecasting, not translation")
         return build_seq2seq(config, input_size, output_size)
     if config.attention != "none":
         raise ConfigError(
@@ -197,9 +218,15 @@ def build_network(
     if config.embedding_dim is not None:
         input_size = config.embedding_dim
     layer = _build_layer(config, input_size, config.bidirectional, config.dropout)
+    if config.highway is not None and (tokens or per_sequence):
+        raise ConfigError(
+            "model.highway adds a linear map of the last inputs to every output; it needs "
+            "vector inputs and an output at every step (a forecasting task)"
+        )
     return Network(
         layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
         per_sequence=per_sequence, output_dropout=config.output_dropout,
+        highway=config.highway,
     )  # fmt: skip
 
 

@@ -138,6 +138,11 @@ class Seq2Seq(nn.Module):
         """One decoder step: the previous tokens (B,) and the state before the step; returns
         the logits (B, V) of the next token, the new state and the attention weights (B, S)
         (None without attention)."""
+        features, state, weights = self._step_features(tokens, state, memory)
+        return self.readout(self.output_dropout(features)), state, weights
+
+    def _step_features(self, tokens: torch.Tensor, state, memory: Memory):
+        """A decoder step up to what the readout reads: [output; context] (B, H + C)."""
         weights = None
         if self.attention_kind == "none":
             context = memory.context
@@ -146,8 +151,7 @@ class Seq2Seq(nn.Module):
             context, weights = self.attention(query, memory.outputs, memory.prepared, memory.mask)
         embedded = self.embedding_dropout(self.target_embedding(tokens))
         output, state = self.decoder(torch.cat([embedded, context], -1)[:, None], state)
-        features = torch.cat([output[:, 0], context], -1)
-        return self.readout(self.output_dropout(features)), state, weights
+        return torch.cat([output[:, 0], context], -1), state, weights
 
     def forward(
         self,
@@ -180,15 +184,70 @@ class Seq2Seq(nn.Module):
         """Step by step; with ``teacher_forcing < 1`` each step reads, with that probability,
         the true previous token, and otherwise the model's own most likely one (drawn from the
         global torch generator, so a seeded run repeats)."""
+        if teacher_forcing >= 1:  # every input known: one readout of all steps, a large GEMM
+            state, features = memory.state, []
+            for t in range(previous.shape[1]):
+                features_t, state, _ = self._step_features(previous[:, t], state, memory)
+                features.append(features_t)
+            return self.readout(self.output_dropout(torch.stack(features, dim=1)))
         state, logits = memory.state, []
         tokens = previous[:, 0]
         for t in range(previous.shape[1]):
             logits_t, state, _ = self.step(tokens, state, memory)
             logits.append(logits_t)
             if t + 1 < previous.shape[1]:
-                tokens = previous[:, t + 1]
-                if teacher_forcing < 1:
-                    own = logits_t.detach().argmax(-1)
-                    truth = torch.rand(tokens.shape, device=tokens.device) < teacher_forcing
-                    tokens = torch.where(truth, tokens, own)
+                own = logits_t.detach().argmax(-1)
+                truth = torch.rand(tokens.shape, device=tokens.device) < teacher_forcing
+                tokens = torch.where(truth, previous[:, t + 1], own)
         return torch.stack(logits, dim=1)
+
+
+class EnsembleMemory(NamedTuple):
+    """The memories of every model of an ensemble, and their decoders' initial states."""
+
+    memories: list[Memory]
+    state: list
+
+
+class Seq2SeqEnsemble(nn.Module):
+    """Several encoder-decoders over the same vocabularies (seeds of one config, say) that
+    translate together: at every step the next-token distribution is the mean of the models'
+    distributions. :meth:`step` and :meth:`forward` return its logarithm in place of logits
+    (a log-softmax of it changes nothing), so decoding, the loss and BLEU work unchanged.
+    The attention weights are the models' mean, over those that attend."""
+
+    needs_targets = True
+
+    def __init__(self, models: list[Seq2Seq]) -> None:
+        super().__init__()
+        if not models:
+            raise ValueError("an ensemble needs at least one model")
+        sizes = {(m.source_embedding.num_embeddings, m.readout.out_features) for m in models}
+        if len(sizes) > 1:
+            raise ValueError(f"the models of an ensemble need the same vocabularies; got {sizes}")
+        self.models = nn.ModuleList(models)
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> EnsembleMemory:
+        memories = [model.encode(x, lengths) for model in self.models]
+        return EnsembleMemory(memories, [memory.state for memory in memories])
+
+    def step(self, tokens: torch.Tensor, state: list, memory: EnsembleMemory):
+        log_probs, states, weights = [], [], []
+        for model, state_k, memory_k in zip(self.models, state, memory.memories):
+            logits, new_state, weights_k = model.step(tokens, state_k, memory_k)
+            log_probs.append(torch.log_softmax(logits, dim=-1))
+            states.append(new_state)
+            if weights_k is not None:
+                weights.append(weights_k)
+        mean = torch.logsumexp(torch.stack(log_probs), dim=0) - torch.log(
+            torch.tensor(float(len(self.models)))
+        )
+        return mean, states, torch.stack(weights).mean(0) if weights else None
+
+    def forward(self, x, state=None, lengths=None, targets=None, teacher_forcing: float = 1.0):
+        log_probs = [
+            torch.log_softmax(model(x, state, lengths, targets, teacher_forcing)[0], dim=-1)
+            for model in self.models
+        ]
+        count = torch.log(torch.tensor(float(len(self.models))))
+        return torch.logsumexp(torch.stack(log_probs), dim=0) - count, None

@@ -160,3 +160,79 @@ def test_multivariate_inputs_forecast_one_target():
     assert forecast.mean.shape == (4,)
     # The forecast is in the target's units (unemployment, percent), not the first column's.
     assert 0 < np.median(forecast.mean) < 20
+
+
+@torch.no_grad()
+def test_highway_adds_a_linear_map_of_the_last_k_inputs():
+    from rnnlab.errors import ConfigError as Error
+
+    config = GRUConfig(kind="gru", hidden_size=4, highway=3)
+    torch.manual_seed(0)
+    network = build_network(config, 2, 5).double()
+    x = torch.randn(2, 6, 2, dtype=torch.float64)
+    outputs, _ = network(x)
+    hidden, _ = network.layer(x)
+    weight, bias = network.highway.weight, network.highway.bias  # (O, I, k), (O,)
+    for t in range(6):
+        expected = network.readout(hidden[:, t]) + bias
+        for j in range(3):  # kernel position j reads input t - 2 + j
+            if t - 2 + j >= 0:
+                expected = expected + x[:, t - 2 + j] @ weight[:, :, j].T
+        torch.testing.assert_close(outputs[:, t], expected)
+    with pytest.raises(Error, match="highway"):
+        build_network(config, 10, 5, tokens=True)
+
+
+def test_an_ensemble_forecast_pools_its_members():
+    task = sunspots(horizon=3, val_length=10, test_length=10, samples=4000)
+    one, two = network_for(task, 0), network_for(task, 1)
+    single = task.forecast(one, task.scaled[:200])
+    doubled = task.forecast([one, one], task.scaled[:200])
+    # Two copies of one normal distribution: the mixture is that distribution.
+    spread = single.upper - single.lower
+    assert np.allclose(doubled.mean, single.mean, atol=0.03 * spread.max())
+    assert np.allclose(doubled.upper, single.upper, atol=0.05 * spread.max())
+    mixed = task.forecast([one, two], task.scaled[:200])
+    first, second = task.forecast(two, task.scaled[:200]), single
+    low = np.minimum(first.mean, second.mean) - 1e-9
+    high = np.maximum(first.mean, second.mean) + 1e-9
+    assert ((low <= mixed.mean) & (mixed.mean <= high)).all()
+    point = sunspots(horizon=3, val_length=10, test_length=10, output="point")
+    a, b = network_for(point, 0), network_for(point, 1)
+    history = point.scaled[:200]
+    averaged = point.forecast([a, b], history).mean
+    assert np.allclose(
+        averaged, (point.forecast(a, history).mean + point.forecast(b, history).mean) / 2
+    )
+
+
+def test_refit_trains_on_everything_before_the_test_part():
+    task = sunspots(refit=True, horizon=10, window=30)
+    train = task.splits()["train"]
+    last_input = task.test_start - 10 - 1
+    assert np.allclose(train.y[-1, -1].double().numpy(),
+                       task.scaled[last_input + 1 : last_input + 11, 0], atol=1e-6)  # fmt: skip
+    assert last_input + 10 == task.test_start - 1
+    from rnnlab.tasks.time_series import Scaler
+
+    expected = Scaler.fit(task.series.values[: task.test_start], "none")
+    assert np.allclose(expected.mean, task.scaler.mean)
+
+
+def test_least_squares_start_makes_the_network_a_linear_forecaster():
+    config = GRUConfig(kind="gru", hidden_size=4, highway=5)
+    task = sunspots(horizon=3, window=12, val_length=10, test_length=10)
+    torch.manual_seed(0)
+    network = build_network(config, task.input_size, task.output_size)
+    task.initialise(network)
+    train = task.splits()["train"]
+    with torch.no_grad():
+        outputs, _ = network(train.x)
+    assert (network.readout.weight == 0).all()
+    # The mean outputs are the least-squares fit: their residuals are orthogonal to the inputs.
+    residual = (train.y - outputs[..., :3])[train.mask].double()  # (R, 3)
+    assert residual.mean(0).abs().max() < 1e-3
+    log_variance = outputs[..., 3:][train.mask]
+    torch.testing.assert_close(
+        log_variance.exp().mean(0), residual.var(0).float(), rtol=1e-3, atol=0
+    )

@@ -262,3 +262,33 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path):
         pytest.skip("tensorboard is installed here")
     with pytest.raises(ConfigError, match="needs the tensorboard package"):
         train(tmp_path, "tb", config(tensorboard=True))
+
+
+def test_label_smoothing_mixes_a_uniform_target_into_the_cross_entropy():
+    from rnnlab.tasks.base import masked_loss
+
+    torch.manual_seed(0)
+    outputs, y = torch.randn(2, 3, 5, dtype=torch.float64), torch.randint(0, 5, (2, 3))
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    log_p = torch.log_softmax(outputs, -1)[mask]  # (3, 5)
+    chosen = -log_p.gather(1, y[mask][:, None])[:, 0]
+    expected = (0.9 * chosen + 0.1 * -log_p.mean(-1)).mean()
+    smoothed = masked_loss(outputs, y, mask, "cross_entropy", label_smoothing=0.1)
+    torch.testing.assert_close(smoothed, expected)
+
+
+def test_label_smoothing_needs_a_classification_task():
+    from rnnlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="label_smoothing applies to classification"):
+        build(config(task={"name": "adding", "seq_len": 10, "num_train": 8}, label_smoothing=0.1))
+
+
+def test_max_minutes_stops_the_run_with_a_final_validation_and_checkpoint(tmp_path):
+    run_config = config(max_steps=500, eval_every=100, max_minutes=1e-6)
+    run, result = train(tmp_path, "timed", run_config)
+    assert result.reason == "max_minutes" and result.step == 1
+    assert "val_loss" in result.metrics
+    checkpoint = load_checkpoint(run.checkpoints)
+    assert checkpoint.meta["state"]["seconds"] > 0
+    assert fit(run, run_config, resume=True).reason == "already_finished"

@@ -122,6 +122,13 @@ class Task:
         """The metrics of the methods a user would pick instead of an RNN on ``split``."""
         return {}
 
+    def initialise(self, network) -> None:
+        """Set a fresh network's parameters from the training data where the task knows a
+        better start than random (a forecaster's linear part by least squares)."""
+
+    network_ensembles: ClassVar[bool] = False
+    """True when :meth:`evaluate_network` also takes a list of networks, an ensemble."""
+
     def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
         """Metrics that need the network itself, not its outputs on the split: translations
         decoded and scored (BLEU), forecasts from rolling origins. ``full`` is False at a
@@ -158,20 +165,25 @@ def masked_loss(
     mask: torch.Tensor | None,
     loss: Loss,
     weight: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """The mean loss over the steps where ``mask`` is True (every step if None).
 
     ``outputs`` (B, T, O) are raw network outputs, or (B, O) with one target per sequence.
     Squared errors (and Gaussian negative log-likelihoods) are averaged over output units
     too, as torch's ``mse_loss`` does;
-    cross-entropy is per step, with class weights ``weight`` if given (a weighted mean).
+    cross-entropy is per step, with class weights ``weight`` if given (a weighted mean), and
+    ``label_smoothing`` (Szegedy et al. 2016) mixing that share of a uniform distribution into
+    the target distribution.
     """
     if outputs.dim() == 2:
         if loss != "cross_entropy":
             raise ValueError(f"one target per sequence needs loss 'cross_entropy'; got {loss!r}")
-        return F.cross_entropy(outputs, y, weight=weight)
+        return F.cross_entropy(outputs, y, weight=weight, label_smoothing=label_smoothing)
     if loss == "cross_entropy":
-        per_step = F.cross_entropy(outputs.transpose(1, 2), y, reduction="none")  # (B, T)
+        per_step = F.cross_entropy(
+            outputs.transpose(1, 2), y, reduction="none", label_smoothing=label_smoothing
+        )  # (B, T)
         if weight is not None:
             weights = weight[y]
             if mask is not None:

@@ -8,7 +8,10 @@ of n steps and F variables; one of them, ``target``, is forecast. It is cut in t
     [test_start, n)           test: the last ``test_length`` steps
 
 The values are transformed (``none``, ``sqrt`` or ``log1p``) and standardised with the
-training part's mean and deviation only, so nothing is learnt from the future.
+training part's mean and deviation only, so nothing is learnt from the future. With
+``refit = true`` (once the settings are chosen on the validation part) the network and the
+scaler learn from everything before the test part, as the baselines do for the test; its
+validation metrics are then in-sample.
 
 **Network.** Any rnnlab layer reads ``window`` steps of all F variables and, at every step,
 forecasts what follows:
@@ -71,11 +74,21 @@ class ForecastConfig(BaseModel):
     val_length: int = Field(20, ge=1, description="the steps before the test part")
     strategy: Literal["direct", "recursive"] = "direct"
     output: Literal["gaussian", "point"] = "gaussian"
-    samples: int = Field(500, ge=10, description="recursive + gaussian: simulated paths")
+    samples: int = Field(
+        500, ge=10, description="gaussian: simulated paths (recursive), draws per ensemble member"
+    )
     seed: int = Field(0, description="seed of the simulated paths")
+    refit: bool = Field(
+        False,
+        description="train on the validation part too (settings chosen, for the test)",
+    )
+    highway_init: Literal["least_squares", "random"] = Field(
+        "least_squares",
+        description="with model.highway: start from the least-squares linear forecaster",
+    )
 
 
-LEVEL = 0.9
+Z_90 = 1.6448536269514722  # the standard normal's 95th percentile: mean +- Z_90 sd covers 90 %
 
 
 class Forecasting(Task):
@@ -84,6 +97,7 @@ class Forecasting(Task):
     name = "forecast"
     description = "forecast a time series (statsmodels' sunspots, co2, ... or a CSV) with backtests"
     stream = False
+    network_ensembles = True
 
     def __init__(self, config: ForecastConfig) -> None:
         if (config.series is None) == (config.path is None):
@@ -119,7 +133,9 @@ class Forecasting(Task):
             )
         self.steps = steps  # forecast values per output step
         self.loss = "gaussian_nll" if config.output == "gaussian" else "mse"
-        self.scaler = Scaler.fit(self.series.values[: self.val_start], config.transform)
+        # With refit the validation part is training data too: chosen settings, more data.
+        self.train_end = self.test_start if config.refit else self.val_start
+        self.scaler = Scaler.fit(self.series.values[: self.train_end], config.transform)
         self.scaled = self.scaler.transform(self.series.values)  # (n, F)
         self.input_size = len(columns)
         self.output_size = steps * (2 if config.output == "gaussian" else 1)
@@ -147,61 +163,109 @@ class Forecasting(Task):
 
     def splits(self) -> dict[str, Split]:
         W, S = self.config.window, self.steps
-        # Training: every window whose every target lies before val_start.
-        train = self._windows(range(W - 1, self.val_start - S), W // 4)
+        # Training: every window whose every target lies before train_end.
+        train = self._windows(range(W - 1, self.train_end - S), W // 4)
         # Validation and test: the windows ending just before each origin, loss at the end.
         val = self._windows(range(self.val_start - 1, self.test_start - S), W - 1)
         test = self._windows(range(self.test_start - 1, len(self.scaled) - S), W - 1)
         return {"train": train, "val": val, "test": test}
+
+    def initialise(self, network) -> None:
+        """With ``model.highway`` and ``highway_init = "least_squares"``: start from the best
+        linear forecaster of the training windows, so that the network begins as a direct
+        autoregression and its recurrent part learns what the linear part misses (the hybrid
+        of Zhang 2003, "Time series forecasting using a hybrid ARIMA and neural network
+        model", learnt jointly). The highway's mean outputs get the least-squares fit of
+        the targets on the last k inputs, its log-variance outputs the log of the fit's
+        residual variance per horizon step, and the recurrent readout starts at zero."""
+        highway = getattr(network, "highway", None)
+        if highway is None or self.config.highway_init != "least_squares":
+            return
+        k = highway.kernel_size[0]
+        split = self.splits()["train"]
+        x = torch.nn.functional.pad(split.x.double().transpose(1, 2), (k - 1, 0))  # (N, F, k-1+W)
+        lags = x.unfold(2, k, 1)  # (N, F, W, k): the k inputs up to each step
+        rows = lags.permute(0, 2, 1, 3).reshape(*split.mask.shape, -1)[split.mask]  # (R, F k)
+        design = torch.cat([rows, torch.ones(len(rows), 1, dtype=rows.dtype)], 1)
+        targets = split.y.double()[split.mask]  # (R, steps)
+        solution = torch.linalg.lstsq(design, targets).solution  # (F k + 1, steps)
+        residual = targets - design @ solution
+        with torch.no_grad():
+            weight = solution[:-1].T.reshape(self.steps, -1, k)  # (steps, F, k)
+            highway.weight.zero_()
+            highway.bias.zero_()
+            highway.weight[: self.steps] = weight.to(highway.weight.dtype)
+            highway.bias[: self.steps] = solution[-1].to(highway.bias.dtype)
+            if self.config.output == "gaussian":
+                highway.bias[self.steps :] = residual.var(0).log().to(highway.bias.dtype)
+            network.readout.weight.zero_()
+            network.readout.bias.zero_()
 
     # -- forecasts ------------------------------------------------------------------------
 
     @torch.no_grad()
     def forecast(self, network, history: np.ndarray, horizon: int | None = None) -> Forecast:
         """The forecast (original units) of the ``horizon`` target values after the scaled
-        ``history`` (o, F), from its last ``window`` steps."""
+        ``history`` (o, F), from its last ``window`` steps.
+
+        ``network`` may be a list of networks (seeds of one config), an *ensemble*: with
+        Gaussian outputs the forecast is the median and the interval the central 90 % of the
+        equal mixture of their distributions (from ``samples`` seeded draws of each); with
+        point outputs, the mean of their forecasts.
+        """
+        networks = network if isinstance(network, list) else [network]
         horizon = horizon or self.config.horizon
         if self.config.strategy == "direct" and horizon > self.config.horizon:
             raise ConfigError(
                 f"this network forecasts {self.config.horizon} steps at once (direct); "
                 f"got horizon {horizon}"
             )
-        network.eval()
-        dtype = next(network.parameters()).dtype
+        dtype = next(networks[0].parameters()).dtype
         x = torch.tensor(history[-self.config.window :], dtype=dtype)[None]  # (1, W, F)
-        outputs, state = network(x)
-        if self.config.strategy == "direct":
-            predicted = predictions_from_outputs(outputs[0, -1], self.loss).double().numpy()
-            mean = predicted[: self.steps][:horizon]
-            if self.config.output == "point":
-                return Forecast(self._inverse(mean))
-            std = predicted[self.steps :][:horizon]
-            return self._interval(mean, mean - 1.6448536 * std, mean + 1.6448536 * std)
-        return self._recursive(network, outputs[:, -1], state, horizon)
-
-    def _recursive(self, network, output, state, horizon: int) -> Forecast:
-        """Feed each forecast back as the next input; Gaussian: ``samples`` paths."""
-        gaussian = self.config.output == "gaussian"
-        paths = self.config.samples if gaussian else 1
         generator = torch.Generator().manual_seed(self.config.seed)
-        output = output.expand(paths, -1)
-        state = _repeat_state(state, paths)
+        gaussian = self.config.output == "gaussian"
+        means, draws = [], []
+        for member in networks:
+            member.eval()
+            if self.config.strategy == "recursive":
+                paths = self._recursive_paths(member, x, horizon, generator)  # (P, H)
+                means.append(paths[0])
+                draws.append(paths)
+                continue
+            outputs, _ = member(x)
+            predicted = predictions_from_outputs(outputs[0, -1], self.loss).double()
+            mean = predicted[: self.steps][:horizon]
+            means.append(mean.numpy())
+            if gaussian:
+                std = predicted[self.steps :][:horizon]
+                if len(networks) == 1:  # one normal distribution: its exact quantiles
+                    mean, std = mean.numpy(), std.numpy()
+                    return self._interval(mean, mean - Z_90 * std, mean + Z_90 * std)
+                noise = torch.randn(self.config.samples, horizon, generator=generator)
+                draws.append((mean + std * noise.double()).numpy())
+        if not gaussian:
+            return Forecast(self._inverse(np.mean(means, axis=0)))
+        pooled = np.concatenate(draws)  # (members * samples, H)
+        lower, median, upper = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
+        return self._interval(median, lower, upper)
+
+    def _recursive_paths(self, network, x, horizon: int, generator) -> np.ndarray:
+        """Slide the window over each forecast, fed back as the next input: (P, H) scaled
+        paths; Gaussian: ``samples`` paths, each feeding back a draw from its forecast
+        distribution."""
+        gaussian = self.config.output == "gaussian"
+        window = x.expand(self.config.samples if gaussian else 1, -1, -1)  # (P, W, 1)
         values = []
-        for h in range(horizon):
-            predicted = predictions_from_outputs(output, self.loss)  # (P, 1) or (P, 2)
+        for _ in range(horizon):
+            outputs, _ = network(window)
+            predicted = predictions_from_outputs(outputs[:, -1], self.loss)  # (P, 1) or (P, 2)
             value = predicted[:, :1]
             if gaussian:
                 noise = torch.randn(value.shape, generator=generator, dtype=value.dtype)
                 value = value + predicted[:, 1:] * noise
             values.append(value[:, 0])
-            if h + 1 < horizon:
-                output, state = network(value[:, None], state)  # (P, 1, O)
-                output = output[:, -1]
-        paths_ = torch.stack(values, 1).double().numpy()  # (P, H)
-        if not gaussian:
-            return Forecast(self._inverse(paths_[0]))
-        lower, median, upper = np.quantile(paths_, [0.05, 0.5, 0.95], axis=0)
-        return self._interval(median, lower, upper)
+            window = torch.cat([window[:, 1:], value[:, None]], dim=1)
+        return torch.stack(values, 1).double().numpy()
 
     def _inverse(self, scaled: np.ndarray) -> np.ndarray:
         return self.scaler.inverse(scaled, self.target)
@@ -322,10 +386,3 @@ def plot_future(task: Forecasting, times: np.ndarray, forecast: Forecast, path: 
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
-
-
-def _repeat_state(state, copies: int):
-    """A batch-1 layer state repeated ``copies`` times along the batch (dimension 1)."""
-    if isinstance(state, torch.Tensor):
-        return state.expand(-1, copies, -1).contiguous()
-    return type(state)(*(part.expand(-1, copies, -1).contiguous() for part in state))

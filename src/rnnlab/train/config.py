@@ -60,8 +60,14 @@ class TrainingConfig(BaseModel):
         1.0, ge=0, le=1, description="chance of feeding the true input, not the prediction"
     )
     clip_grad_norm: float | None = Field(None, gt=0, description="clip the gradient norm")
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="cross-entropy tasks: training targets smoothed by this"
+    )
     max_steps: int = Field(1000, ge=1, description="hard limit on optimiser updates")
     max_epochs: int | None = Field(None, ge=1, description="limit on passes through the data")
+    max_minutes: float | None = Field(
+        None, gt=0, description="limit on training time (wall clock, validations included)"
+    )
     eval_every: int = Field(100, ge=1, description="steps between validations")
     log_every: int = Field(10, ge=1, description="steps between metrics records")
     checkpoint_every: int = Field(100, ge=1, description="steps between checkpoints")

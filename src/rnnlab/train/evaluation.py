@@ -30,8 +30,9 @@ def evaluate_run(
     has them, and the baselines' metrics under ``"baselines"``.
 
     Several runs of the same task (seeds, say) are evaluated as an *ensemble*: the mean of
-    their predicted probabilities, its loss the cross-entropy of that mean. Figures go to the
-    first run's directory.
+    their predicted probabilities, its loss the cross-entropy of that mean (for translation,
+    the mean next-token distribution at every decoding step). Figures go to the first run's
+    directory.
     """
     runs = [runs] if isinstance(runs, RunDirectory) else list(runs)
     config = runs[0].config()
@@ -53,10 +54,19 @@ def evaluate_run(
         network.eval()
         networks.append(network)
     if task.seq2seq:
-        if len(runs) > 1:
-            raise RnnlabError(f"task {task.name!r} is evaluated one run at a time")
-        metrics = evaluate_split(networks[0], task, data, device)
-        metrics.update(task.evaluate_network(networks[0], split, runs[0].path, full=True))
+        from rnnlab.seq2seq import Seq2SeqEnsemble
+
+        network = networks[0] if len(networks) == 1 else Seq2SeqEnsemble(networks)
+        metrics = evaluate_split(network, task, data, device)
+        if len(networks) > 1:
+            metrics["ensemble_size"] = len(networks)
+        metrics.update(task.evaluate_network(network, split, runs[0].path, full=True))
+        return metrics
+    if len(networks) > 1 and task.network_ensembles:
+        metrics = {"ensemble_size": len(networks)}
+        metrics.update(task.evaluate_network(networks, split, runs[0].path, full=True))
+        if baselines:
+            metrics["baselines"] = task.baselines(split)
         return metrics
     outputs = [split_outputs(network, data, device) for network in networks]
     if len(runs) == 1:
@@ -91,27 +101,14 @@ def load_network(
     network = build_network(
         config.model, len(vocabulary), output_size, tokens=True, per_sequence=classes is not None
     )
-    state = load_checkpoint(run.checkpoints, checkpoint).model_state
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as error:
-        raise RnnlabError(
-            f"the checkpoint of {run.path} does not fit its config and vocabulary: {error}"
-        ) from None
-    network.eval()
+    _load_weights(network, run, checkpoint)
     return network, vocabulary, extra
 
 
 def load_trained(run: RunDirectory, checkpoint: str | None = None, device: str = "cpu"):
     """The task of a run (its data rebuilt from the config) and its trained network."""
     task, network = build(run.config(), device)
-    try:
-        network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
-    except RuntimeError as error:
-        raise RnnlabError(
-            f"the checkpoint of {run.path} does not fit its config: {error}"
-        ) from None
-    network.eval()
+    _load_weights(network, run, checkpoint)
     return task, network
 
 
@@ -134,6 +131,12 @@ def load_translator(run: RunDirectory, checkpoint: str | None = None):
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise RnnlabError(f"{path} is not a translation vocabulary file (damaged?)") from None
     network = build_seq2seq(run.config().model, len(source), len(target))
+    _load_weights(network, run, checkpoint)
+    return network, source, target, max_length
+
+
+def _load_weights(network, run: RunDirectory, checkpoint: str | None) -> None:
+    """Load a checkpoint of ``run`` into ``network`` (evaluation mode), or a clear error."""
     try:
         network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
     except RuntimeError as error:
@@ -141,7 +144,6 @@ def load_translator(run: RunDirectory, checkpoint: str | None = None):
             f"the checkpoint of {run.path} does not fit its config and vocabulary: {error}"
         ) from None
     network.eval()
-    return network, source, target, max_length
 
 
 def require_task(run: RunDirectory, names: tuple[str, ...], command: str) -> None:

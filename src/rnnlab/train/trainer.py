@@ -56,7 +56,9 @@ class TrainState:
     window_grad_norm: float = 0.0
     window_updates: int = 0
     window_tokens: int = 0
-    finished: str | None = None  # why: max_steps, max_epochs, early_stopping, target_reached
+    seconds: float = 0.0  # training time so far, over every session of a resumed run
+    finished: str | None = None  # why: max_steps, max_epochs, max_minutes, early_stopping,
+    # target_reached
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,22 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
             )
         if config.model.bidirectional:
             raise ConfigError("training.teacher_forcing < 1 needs model.bidirectional = false")
+    if config.model.highway is not None and (task.stream or training.bptt != "full"):
+        raise ConfigError(
+            "model.highway reads the last inputs of a sequence; it needs independent sequences "
+            "and training.bptt = 'full' (the inputs before a chunk are not carried)"
+        )
+    if training.label_smoothing and task.loss != "cross_entropy":
+        raise ConfigError(
+            f"training.label_smoothing applies to classification (cross-entropy); task "
+            f"{task.name!r} uses {task.loss!r}"
+        )
     if task.stream and config.model.bidirectional:
         raise ConfigError(
             f"task {task.name!r} is a stream read in order; a bidirectional model would see the "
             f"future it must predict (set model.bidirectional = false)"
         )
+    task.initialise(network)
     return task, network
 
 
@@ -209,7 +222,7 @@ def fit(
 
     display.start(training.max_steps, state.step)
     window_start = time.perf_counter()
-    run_start = time.perf_counter()
+    run_start = clock = time.perf_counter()
     last_validation: dict[str, float] = {}
     network.train()
     try:
@@ -235,7 +248,9 @@ def fit(
                 outputs, new_state = forward(
                     network, x, y, carried, unit.lengths, training.teacher_forcing, task.loss
                 )
-                loss = masked_loss(outputs, y, mask, task.loss, class_weights)
+                loss = masked_loss(
+                    outputs, y, mask, task.loss, class_weights, training.label_smoothing
+                )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = _gradient_norm(network, training.clip_grad_norm)
@@ -258,6 +273,11 @@ def fit(
                 # -- bookkeeping outside the update ------------------------------------------
                 if state.step >= training.max_steps:
                     state.finished = "max_steps"
+                now = time.perf_counter()
+                state.seconds += now - clock
+                clock = now
+                if training.max_minutes is not None and state.seconds >= 60 * training.max_minutes:
+                    state.finished = state.finished or "max_minutes"
                 if state.step % training.log_every == 0:
                     elapsed = time.perf_counter() - window_start
                     record = _log_record(state, optimizer, elapsed, time.perf_counter() - run_start)
