@@ -239,15 +239,18 @@ class Seq2SeqEnsemble(nn.Module):
             states.append(new_state)
             if weights_k is not None:
                 weights.append(weights_k)
-        mean = torch.logsumexp(torch.stack(log_probs), dim=0) - torch.log(
-            torch.tensor(float(len(self.models)))
-        )
-        return mean, states, torch.stack(weights).mean(0) if weights else None
+        return _log_mean(log_probs), states, torch.stack(weights).mean(0) if weights else None
 
     def forward(self, x, state=None, lengths=None, targets=None, teacher_forcing: float = 1.0):
         log_probs = [
             torch.log_softmax(model(x, state, lengths, targets, teacher_forcing)[0], dim=-1)
             for model in self.models
         ]
-        count = torch.log(torch.tensor(float(len(self.models))))
-        return torch.logsumexp(torch.stack(log_probs), dim=0) - count, None
+        return _log_mean(log_probs), None
+
+
+def _log_mean(log_probs: list[torch.Tensor]) -> torch.Tensor:
+    """The logarithm of the mean of the distributions whose logarithms are ``log_probs``."""
+    return torch.logsumexp(torch.stack(log_probs), dim=0) - torch.log(
+        torch.tensor(float(len(log_probs)))
+    )

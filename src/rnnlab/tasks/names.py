@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from torch.nn.utils.rnn import pad_sequence
 
 from rnnlab.errors import RnnlabError
 from rnnlab.tasks.base import Split, Task
@@ -132,9 +133,7 @@ def stratified_split(
 def encode_batch(vocabulary: Vocabulary, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (N, T) padded with 0, and lengths (N,), of ``names``."""
     lengths = torch.tensor([len(name) for name in names], dtype=torch.long)
-    x = torch.zeros(len(names), int(lengths.max()), dtype=torch.long)
-    for k, name in enumerate(names):
-        x[k, : len(name)] = vocabulary.encode(name)
+    x = pad_sequence([vocabulary.encode(name) for name in names], batch_first=True)
     return x, lengths
 
 

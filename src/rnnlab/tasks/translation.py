@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch.nn.utils.rnn import pad_sequence
 
 from rnnlab.errors import RnnlabError
 from rnnlab.tasks.base import Split, Task
@@ -212,12 +213,9 @@ class Translation(Task):
     def _encode(self, pairs) -> Split:
         sources = [self.source_vocabulary.encode(s) for s, _ in pairs]
         targets = [self.target_vocabulary.encode(t) for _, t in pairs]
-        T = max(max(map(len, sources)), max(map(len, targets)))
-        x = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
-        y = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
-        for k, (source, target) in enumerate(zip(sources, targets)):
-            x[k, : len(source)] = source
-            y[k, : len(target)] = target
+        # Padded together, so that both sides have the same T, the longer side's.
+        padded = pad_sequence(sources + targets, batch_first=True, padding_value=PAD_ID)
+        x, y = padded[: len(pairs)], padded[len(pairs) :]
         lengths = torch.tensor([len(s) for s in sources])
         return Split(x=x, y=y, mask=y != PAD_ID, lengths=lengths)
 
@@ -289,9 +287,7 @@ class Translation(Task):
     def encode_sources(self, sources) -> tuple[torch.Tensor, torch.Tensor]:
         """Source token lists as padded ids (B, S) and their lengths (B,)."""
         encoded = [self.source_vocabulary.encode(s) for s in sources]
-        x = torch.full((len(encoded), max(map(len, encoded))), PAD_ID, dtype=torch.long)
-        for k, ids in enumerate(encoded):
-            x[k, : len(ids)] = ids
+        x = pad_sequence(encoded, batch_first=True, padding_value=PAD_ID)
         return x, torch.tensor([len(ids) for ids in encoded])
 
     def target_text(self, ids) -> str:

@@ -16,6 +16,7 @@ on a CPU, as a run that was never interrupted.
 import math
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -130,14 +131,23 @@ def forward(network, x, y, state, lengths, teacher_forcing: float = 1.0, loss: s
     return network(x, state, lengths)
 
 
+@contextmanager
+def evaluation_mode(network):
+    """Evaluation mode (no dropout) inside the block, the network's own mode after it."""
+    was_training = network.training
+    network.eval()
+    try:
+        yield network
+    finally:
+        network.train(was_training)
+
+
 @torch.no_grad()
 def split_outputs(network: Network, split: Split, device: str = "cpu") -> torch.Tensor:
     """The raw outputs of ``network`` on a whole split, in evaluation mode."""
-    was_training = network.training
-    network.eval()
     lengths = None if split.lengths is None else split.lengths.to(device)
-    outputs, _ = forward(network, split.x.to(device), split.y.to(device), None, lengths)
-    network.train(was_training)
+    with evaluation_mode(network):
+        outputs, _ = forward(network, split.x.to(device), split.y.to(device), None, lengths)
     return outputs
 
 
@@ -145,19 +155,17 @@ def split_outputs(network: Network, split: Split, device: str = "cpu") -> torch.
 def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch: int = 256):
     """The masked loss of a split of independent sequences, computed ``batch`` sequences at a
     time (for large outputs such as a translation's vocabulary), weighted by their tokens."""
-    was_training = network.training
-    network.eval()
     total, count = 0.0, 0
-    for start in range(0, split.x.shape[0], batch):
-        rows = slice(start, start + batch)
-        mask = None if split.mask is None else split.mask[rows].to(device)
-        lengths = None if split.lengths is None else split.lengths[rows].to(device)
-        y = split.y[rows].to(device)
-        outputs, _ = forward(network, split.x[rows].to(device), y, None, lengths)
-        tokens = int(mask.sum()) if mask is not None else y.numel()
-        total += float(masked_loss(outputs, y, mask, task.loss)) * tokens
-        count += tokens
-    network.train(was_training)
+    with evaluation_mode(network):
+        for start in range(0, split.x.shape[0], batch):
+            rows = slice(start, start + batch)
+            mask = None if split.mask is None else split.mask[rows].to(device)
+            lengths = None if split.lengths is None else split.lengths[rows].to(device)
+            y = split.y[rows].to(device)
+            outputs, _ = forward(network, split.x[rows].to(device), y, None, lengths)
+            tokens = int(mask.sum()) if mask is not None else y.numel()
+            total += float(masked_loss(outputs, y, mask, task.loss)) * tokens
+            count += tokens
     return total / count
 
 
@@ -180,10 +188,8 @@ def evaluate_split(
     else:
         metrics = metrics_of_outputs(split_outputs(network, split, device), task, split)
     if name is not None:
-        was_training = network.training
-        network.eval()
-        metrics.update(task.evaluate_network(network, name, None, full=False))
-        network.train(was_training)
+        with evaluation_mode(network):
+            metrics.update(task.evaluate_network(network, name, None, full=False))
     return metrics
 
 
