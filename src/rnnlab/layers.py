@@ -44,7 +44,7 @@ from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
 from rnnlab.kernels.common import ACTIVATION_CODES
-from rnnlab.kernels.dispatch import check_path, fast_path_problem, resolve_path, use_compiled_loop
+from rnnlab.kernels.dispatch import check_path, choose_loops, fast_path_problem, resolve_path
 
 
 class ElmanTrace(NamedTuple):
@@ -273,13 +273,20 @@ class RecurrentLayer(nn.Module):
             return "reference"
         if not record and not lengths and self._has_fused_kernel():
             return "torch fused"
-        compiled = use_compiled_loop(batch_size, self._loop_width(), self._gates)
-        return "compiled loop" if compiled else "torch loop"
+        dtype = self.weight_hh_l0.dtype
+        forward, backward = choose_loops(batch_size, self._loop_width(), self._gates, dtype)
+        if forward:
+            return "compiled loop"
+        return "torch loop, compiled backward" if backward else "torch loop"
 
     _gates = 1
 
     def _loop_width(self) -> int:
         return self.hidden_size
+
+    def _loops(self, x: torch.Tensor) -> tuple[bool, bool]:
+        """Which of the kernels' loops run compiled for ``x``: (forward, backward)."""
+        return choose_loops(x.shape[0], self._loop_width(), self._gates, x.dtype)
 
     def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
         """Unroll one layer in one direction. x (B, T, I_l) -> outputs (B, T, H_out)."""
@@ -465,7 +472,7 @@ class Elman(RecurrentLayer):
     _has_fast_kernel = True
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=1)
+        compiled = self._loops(x)
         outputs, h = elman_kernel.ElmanFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
             reverse, ACTIVATION_CODES[self.nonlinearity], compiled,
@@ -566,7 +573,7 @@ class Jordan(RecurrentLayer):
         return self.hidden_size + self.output_size
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = use_compiled_loop(x.shape[0], self._loop_width(), gates=1)
+        compiled = self._loops(x)
         codes = ACTIVATION_CODES
         outputs, y, hidden = jordan_kernel.JordanFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
@@ -639,7 +646,7 @@ class GRU(RecurrentLayer):
     _gates = 3
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=3)
+        compiled = self._loops(x)
         outputs, h, gates = gru_kernel.GRUFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
             reverse, compiled,
@@ -727,7 +734,7 @@ class LSTM(RecurrentLayer):
     _gates = 4
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = use_compiled_loop(x.shape[0], self.hidden_size, gates=4)
+        compiled = self._loops(x)
         outputs, h, c, cells, gates = lstm_kernel.LSTMFunction.apply(
             x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
             p["weight_peephole"], lengths, reverse, compiled,

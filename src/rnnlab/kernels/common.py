@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.blas import matmul
+
 TANH, RELU, SIGMOID, IDENTITY = 0, 1, 2, 3
 ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID, "identity": IDENTITY}
 IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sigmoid_,
@@ -44,12 +46,15 @@ def sigmoid(a):
 
 
 @njit(cache=True)
-def carry_back(dh, da_t, w_hh, t, lengths):
-    """dh_{t-1} = da_t W_hh for the rows active at t; the others pass dh through unchanged."""
-    back = np.dot(da_t, w_hh)
+def carry_back(dh, da_t, w_hh, t, lengths, gemm):
+    """dh_{t-1} = da_t W_hh for the rows active at t; the others pass dh through unchanged.
+
+    ``da_t`` must be 0 in the rows not active at t (the gradient steps make it so).
+    """
     for b in range(dh.shape[0]):
         if t < lengths[b]:
-            dh[b] = back[b]
+            dh[b] = 0.0
+    matmul(gemm, da_t, w_hh, dh, True)
 
 
 def derivative(out: torch.Tensor, code: int) -> torch.Tensor:

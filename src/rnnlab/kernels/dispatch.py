@@ -8,14 +8,19 @@ environment variable ``RNNLAB_PATH`` decides, and without it ``"auto"``:
 - ``"auto"``: the kernels when they can serve the call, the reference otherwise (a CUDA
   tensor, say, or a dtype other than float32 and float64).
 
-Inside the fast path the time loop is compiled (numba) for small sizes, where per-step overhead
-dominates, and a Python loop around torch's GEMM for large ones, where the matrix product
-dominates; :func:`use_compiled_loop` draws the line, measured with ``bench/layers.py``.
+Inside the fast path the forward time loop is compiled (numba) for small sizes, where per-step
+overhead dominates, and a Python loop of torch calls for large ones, where torch's vectorised
+exp and tanh win (numba's are scalar calls); :func:`use_compiled_loop` draws the line, measured
+with ``bench/layers.py``. The backward loops need no exp or tanh (the forward pass left them
+behind), so they run compiled at every size wherever their matrix products can run on torch's
+own BLAS (:mod:`rnnlab.kernels.blas`); :func:`choose_loops` decides both.
 """
 
 import os
 
 import torch
+
+from rnnlab.kernels.blas import gemm_address
 
 PATHS = ("auto", "fast", "reference")
 
@@ -53,3 +58,17 @@ def fast_path_problem(x: torch.Tensor) -> str | None:
 def use_compiled_loop(batch_size: int, hidden_size: int, gates: int) -> bool:
     """True where the compiled loop beats a torch GEMM per step."""
     return batch_size * gates * hidden_size <= COMPILED_LOOP_MAX_WORK
+
+
+def choose_loops(batch_size: int, hidden_size: int, gates: int, dtype) -> tuple[bool, bool]:
+    """(forward, backward): whether each loop runs compiled, else as a loop of torch calls."""
+    forward = use_compiled_loop(batch_size, hidden_size, gates)
+    return forward, forward or gemm_address(dtype) != 0
+
+
+def as_loops(compiled: bool | tuple[bool, bool]) -> tuple[bool, bool]:
+    """A kernel's ``compiled`` argument as (forward, backward): a bool stands for both."""
+    if isinstance(compiled, bool):
+        return compiled, compiled
+    forward, backward = compiled
+    return bool(forward), bool(backward)

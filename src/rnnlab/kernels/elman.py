@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
     activate,
@@ -29,6 +30,7 @@ from rnnlab.kernels.common import (
     slope,
     step_masks,
 )
+from rnnlab.kernels.dispatch import as_loops
 
 
 @njit(cache=True)
@@ -60,22 +62,24 @@ def backward_step(dh, dout_t, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, h, lengths, reverse, act, out, h_prev):
+def forward_loop(gi, w_hh_t, h, lengths, reverse, act, out, h_prev, gemm):
     T = gi.shape[0]
+    pre = np.empty_like(h)
     for s in range(T):
         t = T - 1 - s if reverse else s
         h_prev[t] = h
-        pre = gi[t] + np.dot(h, w_hh_t)
+        pre[:] = gi[t]
+        matmul(gemm, h, w_hh_t, pre, True)
         forward_step(pre, h, t, lengths, act, out[t])
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da):
+def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm):
     T = dout.shape[0]
     for s in range(T):
         t = s if reverse else T - 1 - s
         backward_step(dh, dout[t], out[t], t, lengths, act, da[t])
-        carry_back(dh, da[t], w_hh, t, lengths)
+        carry_back(dh, da[t], w_hh, t, lengths, gemm)
 
 
 def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
@@ -91,7 +95,7 @@ def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
         h = h0.clone()
         forward_loop(
             gi.numpy(), w_hh.t().contiguous().numpy(), h.numpy(), lengths, reverse, act,
-            out.numpy(), h_prev.numpy(),
+            out.numpy(), h_prev.numpy(), gemm_address(gi.dtype),
         )  # fmt: skip
         return out, h_prev, h
     activation_ = IN_PLACE_ACTIVATIONS[act]
@@ -124,7 +128,7 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
     if compiled:
         backward_loop(
             dout.numpy(), dh.numpy(), out.numpy(), w_hh.contiguous().numpy(), lengths, reverse,
-            act, da.numpy(),
+            act, da.numpy(), gemm_address(dout.dtype),
         )  # fmt: skip
         return da, dh
     T = dout.shape[0]
@@ -147,6 +151,7 @@ class ElmanFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, compiled):
+        compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
         gi = xt.view(T * B, I) @ w_ih.detach().t()  # all input projections in one GEMM
@@ -155,7 +160,7 @@ class ElmanFunction(torch.autograd.Function):
         gi = gi.view(T, B, -1)
         out, h_prev, h = forward(gi, w_hh.detach(), h0.detach(), lengths, reverse, act, compiled)
         ctx.save_for_backward(xt, out, h_prev, w_ih, w_hh)
-        ctx.options = (lengths, reverse, act, compiled, b_ih is not None)
+        ctx.options = (lengths, reverse, act, backward_compiled, b_ih is not None)
         return out.transpose(0, 1), h
 
     @staticmethod

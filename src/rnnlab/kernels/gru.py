@@ -35,23 +35,26 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import step_masks
+from rnnlab.kernels.dispatch import as_loops
 
 # -- the compiled driver ----------------------------------------------------------------------
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev):
+def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev, gemm):
     """Forward through time; ``h`` (B, H) holds h0 on entry and the final state on return.
 
     Fills ``out`` and ``h_prev`` (T, B, H), ``gates`` (T, B, 3H) and ``hn`` (T, B, H).
     """
     T, B, G = gi.shape
     H = G // 3
+    gh = np.empty((B, G), gi.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
         h_prev[t] = h
-        gh = np.dot(h, w_hh_t)  # (B, 3H)
+        matmul(gemm, h, w_hh_t, gh, False)  # (B, 3H)
         for b in range(B):
             if t < lengths[b]:
                 for i in range(H):
@@ -76,10 +79,11 @@ def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev):
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, dgi, dgh):
+def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, da_n, dgh, gemm):
     """Backward through time; ``dh`` (B, H) holds dh_final on entry and dh0 on return.
 
-    Fills ``dgi`` and ``dgh`` (T, B, 3H), 0 at padded steps, where ``dh`` passes through.
+    Fills ``dgh`` (T, B, 3H) and ``da_n`` (T, B, H), 0 at padded steps, where ``dh`` passes
+    through; ``dgi`` is ``dgh`` with ``da_n`` for its n part.
     """
     T, B, H = dout.shape
     for s in range(T):
@@ -91,25 +95,20 @@ def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, dgi, dgh)
                     r = gates[t, b, i]
                     z = gates[t, b, H + i]
                     n = gates[t, b, 2 * H + i]
-                    da_n = g * (1.0 - z) * (1.0 - n * n)
+                    a_n = g * (1.0 - z) * (1.0 - n * n)
                     da_z = g * (h_prev[t, b, i] - n) * z * (1.0 - z)
-                    da_r = da_n * hn[t, b, i] * r * (1.0 - r)
-                    dgi[t, b, i] = da_r
-                    dgi[t, b, H + i] = da_z
-                    dgi[t, b, 2 * H + i] = da_n
+                    da_r = a_n * hn[t, b, i] * r * (1.0 - r)
+                    da_n[t, b, i] = a_n
                     dgh[t, b, i] = da_r
                     dgh[t, b, H + i] = da_z
-                    dgh[t, b, 2 * H + i] = da_n * r
+                    dgh[t, b, 2 * H + i] = a_n * r
                     dh[b, i] = g * z
             else:
-                for j in range(3 * H):
-                    dgi[t, b, j] = 0.0
-                    dgh[t, b, j] = 0.0
-        back = np.dot(dgh[t], w_hh)  # (B, H)
-        for b in range(B):
-            if t < lengths[b]:
                 for i in range(H):
-                    dh[b, i] += back[b, i]
+                    da_n[t, b, i] = 0.0
+                for j in range(3 * H):
+                    dgh[t, b, j] = 0.0
+        matmul(gemm, dgh[t], w_hh, dh, True)  # a padded row's dgh is 0: its dh passes
 
 
 # -- the torch driver -------------------------------------------------------------------------
@@ -133,16 +132,21 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
         forward_loop(
             gi.numpy(), w_hh.t().contiguous().numpy(), b_hn.contiguous().numpy(), h.numpy(),
             lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(), h_prev.numpy(),
+            gemm_address(gi.dtype),
         )  # fmt: skip
         return out, gates, hn, h_prev, h
 
     w_hh_t = w_hh.t()
     bh = torch.cat([b_hn.new_zeros(2 * H), b_hn])  # only n keeps its recurrent bias in the loop
-    gh = torch.empty_like(gi)  # h W_hh^T + [0, 0, b_hn]
-    hn = gh[..., 2 * H :]
+    # h W_hh^T + [0, 0, b_hn] of one step, in a scratch reused by every step: a fresh
+    # (T, B, 3H) buffer would be written page by page for the first time, and on a 2-core
+    # machine the page faults cost as much as the product.
+    gh = gi.new_empty((B, G))
+    gh_rz, gh_n = gh[:, : 2 * H], gh[:, 2 * H :]
+    hn = torch.empty_like(out)  # gh_n of every step, kept for the backward pass
     # Per-step views, made once: indexing inside the loop would cost a call per step each.
     gi_rz, gi_n = gi[..., : 2 * H].unbind(0), gi[..., 2 * H :].unbind(0)
-    gh_all, gh_rz, hn_steps = gh.unbind(0), gh[..., : 2 * H].unbind(0), hn.unbind(0)
+    hn_steps = hn.unbind(0)
     rz = gates[..., : 2 * H].unbind(0)
     r, z, n = (gates[..., k * H : (k + 1) * H].unbind(0) for k in range(3))
     out_steps = out.unbind(0)
@@ -151,12 +155,13 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
 
     def step(t, h):
         """Gates of step t into ``gates``, the new state (unmasked) into ``out``."""
-        torch.addmm(bh, h, w_hh_t, out=gh_all[t])
-        torch.add(gi_rz[t], gh_rz[t], out=rz[t]).sigmoid_()
-        torch.addcmul(gi_n[t], r[t], hn_steps[t], out=n[t]).tanh_()
+        torch.addmm(bh, h, w_hh_t, out=gh)
+        torch.add(gi_rz[t], gh_rz, out=rz[t]).sigmoid_()
+        hn_steps[t].copy_(gh_n)
+        torch.addcmul(gi_n[t], r[t], gh_n, out=n[t]).tanh_()
         return torch.lerp(n[t], h, z[t], out=out_steps[t])  # n + z (h - n)
 
-    if masks is None:  # every row active: six torch calls per step, no copies
+    if masks is None:  # every row active: seven torch calls per step
         h = h0
         for t in order:
             h = step(t, h)
@@ -178,19 +183,21 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
 
 
 def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, compiled: bool):
-    """Backward through time. Returns dgi and dgh (T, B, 3H), the gradients of the input and
-    recurrent projections at every step, and dh0 (B, H); ``dout`` (T, B, H) contiguous."""
+    """Backward through time. Returns da_n (T, B, H) and dgh (T, B, 3H), the gradients of the
+    recurrent projections at every step and of the n part of the input projections (those of
+    its r and z parts equal the recurrent ones), and dh0 (B, H); ``dout`` (T, B, H)
+    contiguous."""
     T, B, H = dout.shape
     dgh = torch.empty_like(gates)
     dh = dh_final.clone(memory_format=torch.contiguous_format)
     if compiled:
-        dgi = torch.empty_like(gates)
+        da_n = torch.empty_like(dout)
         backward_loop(
             dout.numpy(), dh.numpy(), gates.contiguous().numpy(), hn.contiguous().numpy(),
             h_prev.contiguous().numpy(), w_hh.contiguous().numpy(), lengths, reverse,
-            dgi.numpy(), dgh.numpy(),
+            da_n.numpy(), dgh.numpy(), gemm_address(dout.dtype),
         )  # fmt: skip
-        return dgi, dgh, dh
+        return da_n, dgh, dh
 
     masks = step_masks(lengths, T)
     r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
@@ -213,9 +220,7 @@ def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, co
         g = torch.add(dh, dout_steps[t], out=g_steps[t])
         torch.mul(g_col[t], coef_steps[t], out=dgh_col[t])
         dh = torch.addmm(g * carry_steps[t], dgh_steps[t], w_hh)
-    dgi = dgh.clone()
-    torch.mul(g_all, a_n, out=dgi[..., 2 * H :])
-    return dgi, dgh, dh
+    return g_all.mul_(a_n), dgh, dh
 
 
 class GRUFunction(torch.autograd.Function):
@@ -231,6 +236,7 @@ class GRUFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled):
+        compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         H = w_hh.shape[1]
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
@@ -246,7 +252,7 @@ class GRUFunction(torch.autograd.Function):
         gi = gi.view(T, B, 3 * H)
         out, gates, hn, h_prev, h = forward(gi, w_hh, b_hn, h0.detach(), lengths, reverse, compiled)
         ctx.save_for_backward(xt, gates, hn, h_prev, w_ih, w_hh)
-        ctx.options = (lengths, reverse, compiled, b_ih is not None)
+        ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
         gates_out = gates.view(T, B, 3, H).transpose(0, 1)
         ctx.mark_non_differentiable(gates_out)
         return out.transpose(0, 1), h, gates_out
@@ -258,11 +264,21 @@ class GRUFunction(torch.autograd.Function):
         T, B, I = xt.shape
         need = ctx.needs_input_grad
         dout = d_outputs.transpose(0, 1).contiguous()
-        dgi, dgh, dh0 = backward(dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled)
-        dgi2, dgh2 = dgi.view(T * B, -1), dgh.view(T * B, -1)  # the weight gradients: GEMMs
-        dx = (dgi2 @ w_ih).view(T, B, I).transpose(0, 1) if need[0] else None
-        dw_ih = dgi2.t() @ xt.view(T * B, I) if need[2] else None
+        da_n, dgh, dh0 = backward(
+            dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled
+        )
+        # The weight gradients are GEMMs; dgi = [dgh_r, dgh_z, da_n] is never built.
+        H = da_n.shape[-1]
+        dgh2, da_n2, x2 = dgh.view(T * B, -1), da_n.view(T * B, H), xt.view(T * B, I)
+        dgh_rz = dgh2[:, : 2 * H]
+        dx = dw_ih = db_ih = db_hh = None
+        if need[0]:
+            dx = torch.addmm(da_n2 @ w_ih[2 * H :], dgh_rz, w_ih[: 2 * H])
+            dx = dx.view(T, B, I).transpose(0, 1)
+        if need[2]:
+            dw_ih = torch.cat([dgh_rz.t() @ x2, da_n2.t() @ x2])
         dw_hh = dgh2.t() @ h_prev.reshape(T * B, -1) if need[3] else None
-        db_ih = dgi2.sum(0) if has_bias and need[4] else None
-        db_hh = dgh2.sum(0) if has_bias and need[5] else None
+        if has_bias and (need[4] or need[5]):
+            db_hh = dgh2.sum(0)
+            db_ih = torch.cat([db_hh[: 2 * H], da_n2.sum(0)])
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None

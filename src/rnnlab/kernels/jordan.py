@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
     activate,
@@ -37,6 +38,7 @@ from rnnlab.kernels.common import (
     slope,
     step_masks,
 )
+from rnnlab.kernels.dispatch import as_loops
 
 
 @njit(cache=True)
@@ -68,14 +70,19 @@ def output_step(z, b_ho, y, t, lengths, out_act, out_t):
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, w_ho_t, b_ho, y, lengths, reverse, act, out_act, out, hidden, y_prev):
+def forward_loop(
+    gi, w_hh_t, w_ho_t, b_ho, y, lengths, reverse, act, out_act, out, hidden, y_prev, gemm
+):
     T = gi.shape[0]
+    pre = np.empty((y.shape[0], gi.shape[2]), gi.dtype)
+    z = np.empty_like(y)
     for s in range(T):
         t = T - 1 - s if reverse else s
         y_prev[t] = y
-        pre = gi[t] + np.dot(y, w_hh_t)
+        pre[:] = gi[t]
+        matmul(gemm, y, w_hh_t, pre, True)
         hidden_step(pre, t, lengths, act, hidden[t])
-        z = np.dot(hidden[t], w_ho_t)
+        matmul(gemm, hidden[t], w_ho_t, z, False)
         output_step(z, b_ho, y, t, lengths, out_act, out[t])
 
 
@@ -106,14 +113,15 @@ def hidden_grad_step(dh, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_act, dz, da):
+def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_act, dz, da, gemm):
     T = dout.shape[0]
+    dh = np.empty((dy.shape[0], w_ho.shape[1]), dy.dtype)
     for s in range(T):
         t = s if reverse else T - 1 - s
         output_grad_step(dy, dout[t], out[t], t, lengths, out_act, dz[t])
-        dh = np.dot(dz[t], w_ho)
+        matmul(gemm, dz[t], w_ho, dh, False)
         hidden_grad_step(dh, hidden[t], t, lengths, act, da[t])
-        carry_back(dy, da[t], w_hh, t, lengths)
+        carry_back(dy, da[t], w_hh, t, lengths, gemm)
 
 
 def forward(gi, w_hh, w_ho, b_ho, y0, lengths, reverse: bool, act: int, out_act: int, compiled):
@@ -134,7 +142,7 @@ def forward(gi, w_hh, w_ho, b_ho, y0, lengths, reverse: bool, act: int, out_act:
         forward_loop(
             gi.numpy(), w_hh.t().contiguous().numpy(), w_ho.t().contiguous().numpy(),
             bias.numpy(), y.numpy(), lengths, reverse, act, out_act, out.numpy(),
-            hidden.numpy(), y_prev.numpy(),
+            hidden.numpy(), y_prev.numpy(), gemm_address(gi.dtype),
         )  # fmt: skip
         return out, hidden, y_prev, y
     f_ = IN_PLACE_ACTIVATIONS[act]
@@ -179,6 +187,7 @@ def backward(dout, dy_final, out, hidden, w_hh, w_ho, lengths, reverse, act, out
         backward_loop(
             dout.numpy(), dy.numpy(), out.numpy(), hidden.numpy(), w_ho.contiguous().numpy(),
             w_hh.contiguous().numpy(), lengths, reverse, act, out_act, dz.numpy(), da.numpy(),
+            gemm_address(dout.dtype),
         )  # fmt: skip
         return dz, da, dy
     masks = step_masks(lengths, T)
@@ -205,6 +214,7 @@ class JordanFunction(torch.autograd.Function):
     def forward(
         ctx, x, y0, w_ih, w_hh, b_ih, b_hh, w_ho, b_ho, lengths, reverse, act, out_act, compiled
     ):
+        compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
         gi = xt.view(T * B, I) @ w_ih.detach().t()  # all input projections in one GEMM
@@ -217,7 +227,7 @@ class JordanFunction(torch.autograd.Function):
             out_act, compiled,
         )  # fmt: skip
         ctx.save_for_backward(xt, out, hidden, y_prev, w_ih, w_hh, w_ho)
-        ctx.options = (lengths, reverse, act, out_act, compiled, b_ih is not None)
+        ctx.options = (lengths, reverse, act, out_act, backward_compiled, b_ih is not None)
         hidden_b = hidden.transpose(0, 1)
         ctx.mark_non_differentiable(hidden_b)
         return out.transpose(0, 1), y, hidden_b

@@ -40,7 +40,9 @@ import numpy as np
 import torch
 from numba import njit
 
-from rnnlab.kernels.common import sigmoid, step_masks
+from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.common import carry_back, sigmoid, step_masks
+from rnnlab.kernels.dispatch import as_loops
 
 # -- the compiled driver ----------------------------------------------------------------------
 
@@ -78,7 +80,7 @@ def forward_step(pre, p, h, c, t, lengths, gates_t, cells_t, out_t):
 
 
 @njit(cache=True)
-def backward_step(dh, dc, dout_t, cells_t, gates_t, c_prev_t, p, t, lengths, da_t):
+def backward_step(dh, dc, dout_t, tanh_cells_t, gates_t, c_prev_t, p, t, lengths, da_t):
     """da_t (B, 4H) for the active rows (0 elsewhere) and dc_{t-1} in place; ``dh`` is read
     only (dh_{t-1} = da_t W_hh follows)."""
     B, H = dh.shape
@@ -89,7 +91,7 @@ def backward_step(dh, dc, dout_t, cells_t, gates_t, c_prev_t, p, t, lengths, da_
                 f = gates_t[b, 1, j]
                 g = gates_t[b, 2, j]
                 o = gates_t[b, 3, j]
-                tc = np.tanh(cells_t[b, j])
+                tc = tanh_cells_t[b, j]
                 dh_j = dh[b, j] + dout_t[b, j]
                 da_o = dh_j * tc * o * (1.0 - o)
                 dc_j = dc[b, j] + dh_j * o * (1.0 - tc * tc) + da_o * p[2, j]
@@ -107,29 +109,28 @@ def backward_step(dh, dc, dout_t, cells_t, gates_t, c_prev_t, p, t, lengths, da_
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, p, h, c, lengths, reverse, gates, cells, out):
+def forward_loop(gi, w_hh_t, p, h, c, lengths, reverse, gates, cells, out, gemm):
     """Forward through time; ``h`` and ``c`` (B, H) hold h0 and c0 on entry and the final
     state on return. Fills ``gates`` (T, B, 4, H), ``cells`` and ``out`` (T, B, H)."""
     T = gi.shape[0]
+    pre = np.empty(gi.shape[1:], gi.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        pre = gi[t] + np.dot(h, w_hh_t)  # (B, 4H)
+        pre[:] = gi[t]
+        matmul(gemm, h, w_hh_t, pre, True)  # (B, 4H)
         forward_step(pre, p, h, c, t, lengths, gates[t], cells[t], out[t])
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, dc, cells, gates, c_prev, w_hh, p, lengths, reverse, da):
+def backward_loop(dout, dh, dc, tanh_cells, gates, c_prev, w_hh, p, lengths, reverse, da, gemm):
     """Backward through time; ``dh`` and ``dc`` (B, H) hold the final state's gradients on
     entry and those of h0 and c0 on return. Fills ``da`` (T, B, 4H), 0 at padded steps, where
     ``dh`` and ``dc`` pass through."""
     T = dout.shape[0]
     for s in range(T):
         t = s if reverse else T - 1 - s
-        backward_step(dh, dc, dout[t], cells[t], gates[t], c_prev[t], p, t, lengths, da[t])
-        back = np.dot(da[t], w_hh)  # (B, H)
-        for b in range(dh.shape[0]):
-            if t < lengths[b]:
-                dh[b] = back[b]
+        backward_step(dh, dc, dout[t], tanh_cells[t], gates[t], c_prev[t], p, t, lengths, da[t])
+        carry_back(dh, da[t], w_hh, t, lengths, gemm)
 
 
 # -- the drivers --------------------------------------------------------------------------------
@@ -172,6 +173,7 @@ def forward(gi, w_hh, w_peephole, h0, c0, lengths, reverse: bool, compiled: bool
         forward_loop(
             gi.numpy(), w_hh.t().contiguous().numpy(), peephole_or_zeros(w_peephole, h0).numpy(),
             h.numpy(), c.numpy(), lengths, reverse, gates.numpy(), cells.numpy(), out.numpy(),
+            gemm_address(gi.dtype),
         )  # fmt: skip
         return out, cells, gates, h, c
 
@@ -221,9 +223,10 @@ def backward(dout, dh_final, dc_final, cells, gates, c_prev, w_hh, w_peephole, l
     if compiled:
         da = gates.new_empty((T, B, 4, H))
         backward_loop(
-            dout.numpy(), dh.numpy(), dc.numpy(), cells.numpy(), gates.numpy(), c_prev.numpy(),
-            w_hh.contiguous().numpy(), peephole_or_zeros(w_peephole, dh).numpy(), lengths,
-            reverse, da.view(T, B, 4 * H).numpy(),
+            # tanh(c) of every step in one vectorised call: numba's tanh is a scalar call
+            dout.numpy(), dh.numpy(), dc.numpy(), torch.tanh(cells).numpy(), gates.numpy(),
+            c_prev.numpy(), w_hh.contiguous().numpy(), peephole_or_zeros(w_peephole, dh).numpy(),
+            lengths, reverse, da.view(T, B, 4 * H).numpy(), gemm_address(dout.dtype),
         )  # fmt: skip
         return da, dh, dc
 
@@ -277,6 +280,7 @@ class LSTMFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole, lengths, reverse, compiled):
+        compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
         # All input projections in one GEMM, both biases folded in.
@@ -290,7 +294,7 @@ class LSTMFunction(torch.autograd.Function):
             gi, w_hh.detach(), peephole, h0_, c0_, lengths, reverse, compiled
         )
         ctx.save_for_backward(xt, out, cells, gates, h0_, c0_, w_ih, w_hh, w_peephole)
-        ctx.options = (lengths, reverse, compiled, b_ih is not None)
+        ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
         cells_out, gates_out = cells.transpose(0, 1), gates.transpose(0, 1)
         ctx.mark_non_differentiable(cells_out, gates_out)
         ctx.set_materialize_grads(False)  # no zero-filled gradients for the cells and gates

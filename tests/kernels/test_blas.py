@@ -1,0 +1,35 @@
+"""The matrix product of the compiled loops (torch's BLAS, else np.dot) against NumPy's."""
+
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.kernels.blas import gemm_address, matmul
+
+DTYPES = [(np.float64, torch.float64, 1e-12), (np.float32, torch.float32, 1e-5)]
+
+
+@pytest.mark.parametrize("route", ["torch BLAS", "np.dot"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (1, 20, 60), (33, 70, 129)])
+def test_matmul_matches_numpy(shape, dtype, route):
+    np_dtype, torch_dtype, tolerance = dtype
+    address = gemm_address(torch_dtype) if route == "torch BLAS" else 0
+    if route == "torch BLAS" and not address:
+        pytest.skip("this torch build exports no BLAS routine")
+    M, K, N = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((M + 2, K + 3)).astype(np_dtype)[1 : M + 1, :K]  # strided rows
+    b = rng.standard_normal((K, N)).astype(np_dtype)
+    c = rng.standard_normal((M, N)).astype(np_dtype)
+    before = c.copy()
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    scale = np.abs(expected).max()
+    matmul(address, a, b, c, True)
+    np.testing.assert_allclose(c, before + expected, rtol=0, atol=tolerance * (scale + 1))
+    matmul(address, a, b, c, False)
+    np.testing.assert_allclose(c, expected, rtol=0, atol=tolerance * (scale + 1))
+
+
+def test_gemm_address_is_zero_for_other_dtypes():
+    assert gemm_address(torch.float16) == 0
