@@ -203,10 +203,11 @@ class RecurrentLayer(nn.Module):
     def _unroll(self, x, state, lengths, record: bool):
         x, lengths = self._check_input(x, lengths)
         B, T, _ = x.shape
-        states = self._check_state(state, x)
+        parts = self._check_state(state, x)
         use_fast = self._choose_fast_path(x)
         if use_fast and not record and lengths is None and self._has_fused_kernel():
-            return self._fused_unroll(x, states)
+            return self._fused_unroll(x, parts)
+        states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
         if use_fast:
             run_direction = self._fast_direction
             # The kernels take every row's number of valid steps, as int64 on the CPU.
@@ -264,7 +265,8 @@ class RecurrentLayer(nn.Module):
         """True where torch has a faster fused kernel for this configuration (whole stack)."""
         return False
 
-    def _fused_unroll(self, x, states: list[State]):
+    def _fused_unroll(self, x, parts: State):
+        """The whole stack in torch's fused kernel, from the state's parts (L*D, B, size)."""
         raise NotImplementedError
 
     def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
@@ -364,8 +366,8 @@ class RecurrentLayer(nn.Module):
             for size, rest in zip(self._state_sizes(), self._state_rest())
         )
 
-    def _check_state(self, state, x: torch.Tensor) -> list[State]:
-        """Validate a public state and split it into one State per layer and direction."""
+    def _check_state(self, state, x: torch.Tensor) -> State:
+        """Validate a public state; its parts, each (L*D, B, size)."""
         B = x.shape[0]
         LD = self.num_layers * self.num_directions
         if state is None:
@@ -388,7 +390,7 @@ class RecurrentLayer(nn.Module):
                         f"state {name} must match x's dtype and device ({x.dtype}, {x.device}); "
                         f"got ({tensor.dtype}, {tensor.device})"
                     )
-        return [tuple(part[k] for part in parts) for k in range(LD)]
+        return tuple(parts)
 
     def _state_parts(self, state) -> State:
         if isinstance(state, torch.Tensor):
@@ -746,9 +748,8 @@ class LSTM(RecurrentLayer):
         # it has no peepholes, and it gives no cell states or gates for record().
         return not self.peephole
 
-    def _fused_unroll(self, x, states):
-        h0 = torch.stack([state[0] for state in states])  # (L*D, B, H)
-        c0 = torch.stack([state[1] for state in states])
+    def _fused_unroll(self, x, parts):
+        h0, c0 = parts  # each (L*D, B, H)
         weights = [
             getattr(self, f"{name}_l{layer}" + ("_reverse" if direction else ""))
             for layer in range(self.num_layers)

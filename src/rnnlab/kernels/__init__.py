@@ -3,10 +3,13 @@
 Each kernel is a ``torch.autograd.Function`` for one layer and direction: the input
 projections of all steps in one GEMM before the time loop, the weight gradients as a few GEMMs
 after it, and in the loop only the recurrent product and the elementwise math, compiled with
-numba for small sizes and as a loop of torch calls for large ones.
+numba for small sizes and as a loop of torch calls for large ones (the backward loop compiled at
+every size where torch's BLAS can serve it).
 
 :mod:`rnnlab.kernels.dispatch`
     Which path runs (``path=`` or ``RNNLAB_PATH``) and which loop.
+:mod:`rnnlab.kernels.blas`
+    The compiled loops' matrix product, on torch's own BLAS.
 :mod:`rnnlab.kernels.elman`
     Elman (tanh, relu, sigmoid).
 :mod:`rnnlab.kernels.jordan`

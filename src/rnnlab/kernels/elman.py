@@ -13,8 +13,11 @@ Arrays are time-major, (T, B, ...). ``lengths[b]`` marks the valid steps of row 
 (:mod:`rnnlab.layers`). ``reverse`` runs time backwards (the second direction).
 
 Two drivers: a compiled loop (numba; small sizes, where per-step overhead dominates) and a
-Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and vectorised tanh
-and exp win; numba's transcendental functions are scalar calls).
+Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and vectorised tanh and
+exp win; numba's transcendental functions are scalar calls). Which runs is chosen per pass
+(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
+runs compiled at every size where its products can use torch's BLAS
+(:mod:`rnnlab.kernels.blas`).
 """
 
 import numpy as np

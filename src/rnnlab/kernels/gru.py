@@ -28,7 +28,10 @@ Two drivers, same results: a compiled loop (numba; small sizes, where per-step o
 dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and
 vectorised exp and tanh win). The torch backward is linear in ``g`` with coefficients that
 depend only on the forward pass, so it computes them for all steps before the loop and keeps
-four torch calls per step.
+four torch calls per step. Which runs is chosen per pass
+(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
+runs compiled at every size where its products can use torch's BLAS
+(:mod:`rnnlab.kernels.blas`).
 """
 
 import numpy as np

@@ -22,7 +22,10 @@ direction), so a padded row starts at ``t = lengths[b] - 1`` from its initial st
 
 Two drivers, which give the same results: a compiled loop (numba; small sizes, where per-step
 overhead dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded
-GEMM and vectorised tanh and exp win; numba's transcendental functions are scalar calls).
+GEMM and vectorised tanh and exp win; numba's transcendental functions are scalar calls). Which
+runs is chosen per pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs
+no exp or tanh, so it runs compiled at every size where its products can use torch's BLAS
+(:mod:`rnnlab.kernels.blas`).
 """
 
 import numpy as np

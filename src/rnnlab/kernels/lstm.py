@@ -33,7 +33,11 @@ Two drivers, same results: a compiled loop (numba; small sizes, where per-step o
 dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and
 vectorised exp and tanh win). The torch backward is linear in ``(dh, dc)`` with coefficients
 that depend only on the forward pass, so it computes them for all steps before the loop and
-keeps six torch calls per step (seven with padding).
+keeps six torch calls per step (seven with padding). Which runs is chosen per pass
+(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
+runs compiled at every size where its products can use torch's BLAS
+(:mod:`rnnlab.kernels.blas`). Its compiled backward takes tanh(c) of every step from one
+vectorised torch call.
 """
 
 import numpy as np
