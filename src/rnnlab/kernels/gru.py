@@ -82,6 +82,22 @@ def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev, 
 
 
 @njit(cache=True)
+def backward_row(g_in, dout, r, z, n, hn, h_prev, da_n, da_r, da_z, dhn):
+    """One row of one step: the gradients of its pre-activations from g = dh + dy, and
+    dh_{t-1} without its product, ``g z``, into ``g_in`` (1-D contiguous slices, so that the
+    loop vectorises)."""
+    one = g_in.dtype.type(1)
+    for i in range(g_in.shape[0]):
+        g = g_in[i] + dout[i]
+        a_n = g * (one - z[i]) * (one - n[i] * n[i])
+        da_z[i] = g * (h_prev[i] - n[i]) * z[i] * (one - z[i])
+        da_r[i] = a_n * hn[i] * r[i] * (one - r[i])
+        da_n[i] = a_n
+        dhn[i] = a_n * r[i]
+        g_in[i] = g * z[i]
+
+
+@njit(cache=True)
 def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, da_n, dgh, gemm):
     """Backward through time; ``dh`` (B, H) holds dh_final on entry and dh0 on return.
 
@@ -93,24 +109,14 @@ def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, da_n, dgh
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t < lengths[b]:
-                for i in range(H):
-                    g = dh[b, i] + dout[t, b, i]
-                    r = gates[t, b, i]
-                    z = gates[t, b, H + i]
-                    n = gates[t, b, 2 * H + i]
-                    a_n = g * (1.0 - z) * (1.0 - n * n)
-                    da_z = g * (h_prev[t, b, i] - n) * z * (1.0 - z)
-                    da_r = a_n * hn[t, b, i] * r * (1.0 - r)
-                    da_n[t, b, i] = a_n
-                    dgh[t, b, i] = da_r
-                    dgh[t, b, H + i] = da_z
-                    dgh[t, b, 2 * H + i] = a_n * r
-                    dh[b, i] = g * z
+                gate, grad = gates[t, b], dgh[t, b]
+                backward_row(
+                    dh[b], dout[t, b], gate[:H], gate[H : 2 * H], gate[2 * H :], hn[t, b],
+                    h_prev[t, b], da_n[t, b], grad[:H], grad[H : 2 * H], grad[2 * H :],
+                )  # fmt: skip
             else:
-                for i in range(H):
-                    da_n[t, b, i] = 0.0
-                for j in range(3 * H):
-                    dgh[t, b, j] = 0.0
+                da_n[t, b] = 0.0
+                dgh[t, b] = 0.0
         matmul(gemm, dgh[t], w_hh, dh, True)  # a padded row's dgh is 0: its dh passes
 
 
