@@ -10,6 +10,8 @@ every size where torch's BLAS can serve it).
     Which path runs (``path=`` or ``RNNLAB_PATH``) and which loop.
 :mod:`rnnlab.kernels.blas`
     The compiled loops' matrix product, on torch's own BLAS.
+:mod:`rnnlab.kernels.scratch`
+    Buffers kept from one call to the next, for intermediates that never leave a pass.
 :mod:`rnnlab.kernels.elman`
     Elman (tanh, relu, sigmoid).
 :mod:`rnnlab.kernels.jordan`

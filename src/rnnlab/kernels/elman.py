@@ -34,6 +34,7 @@ from rnnlab.kernels.common import (
     step_masks,
 )
 from rnnlab.kernels.dispatch import as_loops
+from rnnlab.kernels.scratch import scratch
 
 
 @njit(cache=True)
@@ -126,7 +127,7 @@ def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
 def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compiled: bool):
     """Backward through time. Returns da (T, B, H), the gradient of every pre-activation,
     and dh0 (B, H)."""
-    da = torch.empty_like(dout)
+    da = scratch("elman.da", dout.shape, dout)
     dh = dh_final.clone()
     if compiled:
         backward_loop(
@@ -157,9 +158,11 @@ class ElmanFunction(torch.autograd.Function):
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
-        gi = xt.view(T * B, I) @ w_ih.detach().t()  # all input projections in one GEMM
-        if b_ih is not None:
-            gi += b_ih.detach() + b_hh.detach()
+        gi = scratch("elman.gi", (T * B, w_ih.shape[0]), xt)  # all input projections, one GEMM
+        if b_ih is None:
+            torch.mm(xt.view(T * B, I), w_ih.detach().t(), out=gi)
+        else:
+            torch.addmm(b_ih.detach() + b_hh.detach(), xt.view(T * B, I), w_ih.detach().t(), out=gi)
         gi = gi.view(T, B, -1)
         out, h_prev, h = forward(gi, w_hh.detach(), h0.detach(), lengths, reverse, act, compiled)
         ctx.save_for_backward(xt, out, h_prev, w_ih, w_hh)
@@ -171,7 +174,8 @@ class ElmanFunction(torch.autograd.Function):
         xt, out, h_prev, w_ih, w_hh = ctx.saved_tensors
         lengths, reverse, act, compiled, has_bias = ctx.options
         T, B, I = xt.shape
-        dout = d_outputs.transpose(0, 1).contiguous()
+        dout = scratch("elman.dout", (T, B, d_outputs.shape[-1]), d_outputs)
+        dout.copy_(d_outputs.transpose(0, 1))
         da, dh0 = backward(dout, d_final.contiguous(), out, w_hh, lengths, reverse, act, compiled)
         da2 = da.view(T * B, -1)  # (T*B, H): the weight gradients are a few large GEMMs
         dx = (da2 @ w_ih).view(T, B, I).transpose(0, 1)

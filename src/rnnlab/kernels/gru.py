@@ -41,6 +41,7 @@ from numba import njit
 from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import step_masks
 from rnnlab.kernels.dispatch import as_loops
+from rnnlab.kernels.scratch import scratch
 
 # -- the compiled driver ----------------------------------------------------------------------
 
@@ -197,10 +198,10 @@ def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, co
     its r and z parts equal the recurrent ones), and dh0 (B, H); ``dout`` (T, B, H)
     contiguous."""
     T, B, H = dout.shape
-    dgh = torch.empty_like(gates)
+    dgh = scratch("gru.dgh", gates.shape, gates)
     dh = dh_final.clone(memory_format=torch.contiguous_format)
     if compiled:
-        da_n = torch.empty_like(dout)
+        da_n = scratch("gru.da_n", dout.shape, dout)
         backward_loop(
             dout.numpy(), dh.numpy(), gates.contiguous().numpy(), hn.contiguous().numpy(),
             h_prev.contiguous().numpy(), w_hh.contiguous().numpy(), lengths, reverse,
@@ -250,13 +251,14 @@ class GRUFunction(torch.autograd.Function):
         H = w_hh.shape[1]
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
         w_ih, w_hh = w_ih.detach(), w_hh.detach()
+        gi = scratch("gru.gi", (T * B, 3 * H), xt)  # all input projections in one GEMM
         if b_ih is None:
-            gi = xt.view(T * B, I) @ w_ih.t()  # all input projections in one GEMM
+            torch.mm(xt.view(T * B, I), w_ih.t(), out=gi)
             b_hn = w_hh.new_zeros(H)
         else:
             b_ih, b_hh = b_ih.detach(), b_hh.detach()
             folded = b_ih + torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
-            gi = torch.addmm(folded, xt.view(T * B, I), w_ih.t())
+            torch.addmm(folded, xt.view(T * B, I), w_ih.t(), out=gi)
             b_hn = b_hh[2 * H :]
         gi = gi.view(T, B, 3 * H)
         out, gates, hn, h_prev, h = forward(gi, w_hh, b_hn, h0.detach(), lengths, reverse, compiled)
@@ -272,7 +274,8 @@ class GRUFunction(torch.autograd.Function):
         lengths, reverse, compiled, has_bias = ctx.options
         T, B, I = xt.shape
         need = ctx.needs_input_grad
-        dout = d_outputs.transpose(0, 1).contiguous()
+        dout = scratch("gru.dout", (T, B, d_outputs.shape[-1]), d_outputs)
+        dout.copy_(d_outputs.transpose(0, 1))
         da_n, dgh, dh0 = backward(
             dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled
         )

@@ -47,6 +47,7 @@ from numba import njit
 from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import carry_back, sigmoid, step_masks
 from rnnlab.kernels.dispatch import as_loops
+from rnnlab.kernels.scratch import scratch
 
 # -- the compiled driver ----------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ def backward(dout, dh_final, dc_final, cells, gates, c_prev, w_hh, w_peephole, l
     dh = dh_final.clone()
     dc = dc_final.clone()
     if compiled:
-        da = gates.new_empty((T, B, 4, H))
+        da = scratch("lstm.da", (T, B, 4, H), gates)
         backward_loop(
             # tanh(c) of every step in one vectorised call: numba's tanh is a scalar call
             dout.numpy(), dh.numpy(), dc.numpy(), torch.tanh(cells).numpy(), gates.numpy(),
@@ -316,8 +317,8 @@ class LSTMFunction(torch.autograd.Function):
         c_prev = previous_states(cells, c0, masks, reverse)
         # Gradients are None where an output was not used.
         dout = out.new_zeros(out.shape) if d_outputs is None else d_outputs.transpose(0, 1)
-        if compiled:
-            dout = dout.contiguous()  # the compiled loop needs it so
+        if compiled and not dout.is_contiguous():  # the compiled loop needs it so
+            dout = scratch("lstm.dout", dout.shape, dout).copy_(dout)
         d_h = h0.new_zeros(h0.shape) if d_h is None else d_h.contiguous()
         d_c = c0.new_zeros(c0.shape) if d_c is None else d_c.contiguous()
         da, dh0, dc0 = backward(
