@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import matmul
 
 TANH, RELU, SIGMOID, IDENTITY = 0, 1, 2, 3
@@ -18,14 +19,30 @@ IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sig
 
 @njit(cache=True)
 def activate(a, code):
-    """The unit nonlinearity ``code`` at ``a``."""
+    """The unit nonlinearity ``code`` at ``a`` (tanh and sigmoid from :mod:`vmath`)."""
     if code == TANH:
-        return np.tanh(a)
+        return vmath.tanh(float(a))
     if code == RELU:
         return a if a > 0 else 0.0 * a
     if code == SIGMOID:
-        return 1.0 / (1.0 + np.exp(-a))
+        return vmath.sigmoid(float(a))
     return a
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def activate_into(a, out, code):
+    """out[i] = f(a[i]) for 1-D arrays, one loop per nonlinearity so that each vectorises."""
+    if code == TANH:
+        for i in range(a.shape[0]):
+            out[i] = vmath.tanh(float(a[i]))
+    elif code == SIGMOID:
+        for i in range(a.shape[0]):
+            out[i] = vmath.sigmoid(float(a[i]))
+    elif code == RELU:
+        for i in range(a.shape[0]):
+            out[i] = a[i] if a[i] > 0 else 0.0 * a[i]
+    else:
+        out[:] = a
 
 
 @njit(cache=True)
@@ -42,7 +59,7 @@ def slope(v, code):
 
 @njit(cache=True)
 def sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
+    return vmath.sigmoid(float(a))
 
 
 @njit(cache=True)

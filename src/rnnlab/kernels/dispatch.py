@@ -8,12 +8,13 @@ environment variable ``RNNLAB_PATH`` decides, and without it ``"auto"``:
 - ``"auto"``: the kernels when they can serve the call, the reference otherwise (a CUDA
   tensor, say, or a dtype other than float32 and float64).
 
-Inside the fast path the forward time loop is compiled (numba) for small sizes, where per-step
-overhead dominates, and a Python loop of torch calls for large ones, where torch's vectorised
-exp and tanh win (numba's are scalar calls); :func:`use_compiled_loop` draws the line, measured
-with ``bench/layers.py``. The backward loops need no exp or tanh (the forward pass left them
-behind), so they run compiled at every size wherever their matrix products can run on torch's
-own BLAS (:mod:`rnnlab.kernels.blas`); :func:`choose_loops` decides both.
+Inside the fast path each pass runs either as a compiled (numba) loop or as a Python loop of
+torch calls. The compiled forward loop wins wherever per-step overhead matters (its products run
+on torch's BLAS, :mod:`rnnlab.kernels.blas`; its exp and tanh vectorise,
+:mod:`rnnlab.kernels.vmath`); at the largest sizes the two tie or torch's loop wins, and
+:func:`use_compiled_loop` draws the line per cell family, measured with ``bench/layers.py``. The
+backward loops need no exp or tanh (the forward pass left them behind), so they run compiled at
+every size wherever their products can run on torch's BLAS; :func:`choose_loops` decides both.
 """
 
 import os
@@ -24,9 +25,11 @@ from rnnlab.kernels.blas import gemm_address
 
 PATHS = ("auto", "fast", "reference")
 
-# Elementwise work per step (B * gates * H units) up to which the compiled loop is faster than
-# a torch GEMM per step on the 2-core development machine.
-COMPILED_LOOP_MAX_WORK = 1024
+# Elementwise work per step (B * gates * H units) up to which the compiled forward loop was
+# faster than the loop of torch calls on the 2-core development machine, by number of gates
+# (1: Elman and Jordan, 3: GRU, 4: LSTM); measured with bench/layers.py and a grid of B and H.
+# The GRU's compiled step was never slower up to the largest size measured (B = 64, H = 512).
+COMPILED_LOOP_MAX_WORK = {1: 2048, 3: 131072, 4: 32768}
 
 
 def check_path(path: object) -> str | None:
@@ -57,7 +60,7 @@ def fast_path_problem(x: torch.Tensor) -> str | None:
 
 def use_compiled_loop(batch_size: int, hidden_size: int, gates: int) -> bool:
     """True where the compiled loop beats a torch GEMM per step."""
-    return batch_size * gates * hidden_size <= COMPILED_LOOP_MAX_WORK
+    return batch_size * gates * hidden_size <= COMPILED_LOOP_MAX_WORK[gates]
 
 
 def choose_loops(batch_size: int, hidden_size: int, gates: int, dtype) -> tuple[bool, bool]:

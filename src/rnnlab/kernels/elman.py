@@ -12,12 +12,10 @@ Arrays are time-major, (T, B, ...). ``lengths[b]`` marks the valid steps of row 
 ``t >= lengths[b]`` the state is held and the output is 0, exactly as the reference path
 (:mod:`rnnlab.layers`). ``reverse`` runs time backwards (the second direction).
 
-Two drivers: a compiled loop (numba; small sizes, where per-step overhead dominates) and a
-Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and vectorised tanh and
-exp win; numba's transcendental functions are scalar calls). Which runs is chosen per pass
-(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
-runs compiled at every size where its products can use torch's BLAS
-(:mod:`rnnlab.kernels.blas`).
+Two drivers, same results: a compiled loop (numba; its products on torch's BLAS, its exp and
+tanh from :mod:`rnnlab.kernels.vmath`) and a Python loop of torch ops. Which runs is chosen per
+pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the forward by size, the backward compiled
+wherever torch's BLAS can serve it.
 """
 
 import numpy as np
@@ -27,7 +25,7 @@ from numba import njit
 from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
-    activate,
+    activate_into,
     carry_back,
     derivative,
     slope,
@@ -40,16 +38,12 @@ from rnnlab.kernels.scratch import scratch
 @njit(cache=True)
 def forward_step(pre, h, t, lengths, act, out_t):
     """h_t = f(pre) in place for the active rows; out_t is h_t there and 0 elsewhere."""
-    B, H = pre.shape
-    for b in range(B):
+    for b in range(pre.shape[0]):
         if t < lengths[b]:
-            for i in range(H):
-                v = activate(pre[b, i], act)
-                h[b, i] = v
-                out_t[b, i] = v
+            activate_into(pre[b], h[b], act)
+            out_t[b] = h[b]
         else:
-            for i in range(H):
-                out_t[b, i] = 0.0
+            out_t[b] = 0.0
 
 
 @njit(cache=True)

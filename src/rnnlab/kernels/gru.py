@@ -24,26 +24,44 @@ Arrays are time-major, (T, B, ...), gates (T, B, 3H) inside and (B, T, 3, H) out
 output and gates are 0, exactly as the reference path (:mod:`rnnlab.layers`). ``reverse`` runs
 time backwards (the second direction), so a padded row starts at ``t = lengths[b] - 1``.
 
-Two drivers, same results: a compiled loop (numba; small sizes, where per-step overhead
-dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and
-vectorised exp and tanh win). The torch backward is linear in ``g`` with coefficients that
+Two drivers, same results: a compiled loop (numba; its products on torch's BLAS, its exp and
+tanh from :mod:`rnnlab.kernels.vmath`) and a Python loop of torch ops. Which runs is chosen per
+pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the forward by size, the backward compiled
+wherever torch's BLAS can serve it. The torch backward is linear in ``g`` with coefficients that
 depend only on the forward pass, so it computes them for all steps before the loop and keeps
-four torch calls per step. Which runs is chosen per pass
-(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
-runs compiled at every size where its products can use torch's BLAS
-(:mod:`rnnlab.kernels.blas`).
+four torch calls per step.
 """
 
 import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import gemm_address, matmul
 from rnnlab.kernels.common import step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
 
 # -- the compiled driver ----------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def forward_row(gi_r, gi_z, gi_n, gh_r, gh_z, gh_n, b_hn, h, r_out, z_out, n_out, hn_out, out):
+    """One row of one step, from 1-D contiguous slices (so that the loop vectorises): the
+    gates into ``*_out``, ``gh_n + b_hn`` into ``hn_out``, the new state into ``h`` and
+    ``out``."""
+    for i in range(h.shape[0]):
+        r = vmath.sigmoid(float(gi_r[i]) + gh_r[i])
+        z = vmath.sigmoid(float(gi_z[i]) + gh_z[i])
+        a = float(gh_n[i]) + b_hn[i]
+        n = vmath.tanh(gi_n[i] + r * a)
+        v = (1.0 - z) * n + z * h[i]
+        r_out[i] = r
+        z_out[i] = z
+        n_out[i] = n
+        hn_out[i] = a
+        h[i] = v
+        out[i] = v
 
 
 @njit(cache=True)
@@ -61,25 +79,15 @@ def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev, 
         matmul(gemm, h, w_hh_t, gh, False)  # (B, 3H)
         for b in range(B):
             if t < lengths[b]:
-                for i in range(H):
-                    r = 1.0 / (1.0 + np.exp(-(gi[t, b, i] + gh[b, i])))
-                    z = 1.0 / (1.0 + np.exp(-(gi[t, b, H + i] + gh[b, H + i])))
-                    a = gh[b, 2 * H + i] + b_hn[i]
-                    n = np.tanh(gi[t, b, 2 * H + i] + r * a)
-                    v = (1.0 - z) * n + z * h[b, i]
-                    gates[t, b, i] = r
-                    gates[t, b, H + i] = z
-                    gates[t, b, 2 * H + i] = n
-                    hn[t, b, i] = a
-                    h[b, i] = v
-                    out[t, b, i] = v
+                x, y, g = gi[t, b], gh[b], gates[t, b]
+                forward_row(
+                    x[:H], x[H : 2 * H], x[2 * H :], y[:H], y[H : 2 * H], y[2 * H :], b_hn,
+                    h[b], g[:H], g[H : 2 * H], g[2 * H :], hn[t, b], out[t, b],
+                )  # fmt: skip
             else:
-                for i in range(H):
-                    gates[t, b, i] = 0.0
-                    gates[t, b, H + i] = 0.0
-                    gates[t, b, 2 * H + i] = 0.0
-                    hn[t, b, i] = 0.0
-                    out[t, b, i] = 0.0
+                gates[t, b] = 0.0
+                hn[t, b] = 0.0
+                out[t, b] = 0.0
 
 
 @njit(cache=True)

@@ -20,12 +20,10 @@ Arrays are time-major, (T, B, ...). ``lengths[b]`` marks the valid steps of row 
 the reference path (:mod:`rnnlab.layers`). ``reverse`` runs time backwards (the second
 direction), so a padded row starts at ``t = lengths[b] - 1`` from its initial state.
 
-Two drivers, which give the same results: a compiled loop (numba; small sizes, where per-step
-overhead dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded
-GEMM and vectorised tanh and exp win; numba's transcendental functions are scalar calls). Which
-runs is chosen per pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs
-no exp or tanh, so it runs compiled at every size where its products can use torch's BLAS
-(:mod:`rnnlab.kernels.blas`).
+Two drivers, same results: a compiled loop (numba; its products on torch's BLAS, its exp and
+tanh from :mod:`rnnlab.kernels.vmath`) and a Python loop of torch ops. Which runs is chosen per
+pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the forward by size, the backward compiled
+wherever torch's BLAS can serve it.
 """
 
 import numpy as np

@@ -29,27 +29,49 @@ the state (h and c) is held and the outputs, cells and gates are 0, exactly as t
 (:mod:`rnnlab.layers`). ``reverse`` runs time backwards (the second direction), so a padded row
 starts at ``t = lengths[b] - 1`` from its initial state.
 
-Two drivers, same results: a compiled loop (numba; small sizes, where per-step overhead
-dominates) and a Python loop of torch ops (larger sizes, where torch's multithreaded GEMM and
-vectorised exp and tanh win). The torch backward is linear in ``(dh, dc)`` with coefficients
-that depend only on the forward pass, so it computes them for all steps before the loop and
-keeps six torch calls per step (seven with padding). Which runs is chosen per pass
-(:func:`rnnlab.kernels.dispatch.choose_loops`): the backward loop needs no exp or tanh, so it
-runs compiled at every size where its products can use torch's BLAS
-(:mod:`rnnlab.kernels.blas`). Its compiled backward takes tanh(c) of every step from one
-vectorised torch call.
+Two drivers, same results: a compiled loop (numba; its products on torch's BLAS, its exp and
+tanh from :mod:`rnnlab.kernels.vmath`) and a Python loop of torch ops. Which runs is chosen per
+pass (:func:`rnnlab.kernels.dispatch.choose_loops`): the forward by size, the backward compiled
+wherever torch's BLAS can serve it. The torch backward is linear in ``(dh, dc)`` with
+coefficients that depend only on the forward pass, so it computes them for all steps before the
+loop and keeps six torch calls per step (seven with padding). Its compiled backward takes
+tanh(c) of every step from one vectorised torch call.
 """
 
 import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import gemm_address, matmul
-from rnnlab.kernels.common import carry_back, sigmoid, step_masks
+from rnnlab.kernels.common import carry_back, step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
 
 # -- the compiled driver ----------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def forward_row(pre, p, h, c, gates, cells, out):
+    """One row of one step, from 1-D contiguous slices (so that the loop vectorises): ``pre``
+    (4H) the pre-activations, ``gates`` (4, H); updates ``h`` and ``c`` in place."""
+    H = h.shape[0]
+    for j in range(H):
+        c_prev = float(c[j])
+        i = vmath.sigmoid(pre[j] + p[0, j] * c_prev)
+        f = vmath.sigmoid(pre[H + j] + p[1, j] * c_prev)
+        g = vmath.tanh(float(pre[2 * H + j]))
+        c_new = f * c_prev + i * g
+        o = vmath.sigmoid(pre[3 * H + j] + p[2, j] * c_new)
+        h_new = o * vmath.tanh(c_new)
+        gates[0, j] = i
+        gates[1, j] = f
+        gates[2, j] = g
+        gates[3, j] = o
+        cells[j] = c_new
+        out[j] = h_new
+        c[j] = c_new
+        h[j] = h_new
 
 
 @njit(cache=True)
@@ -57,31 +79,13 @@ def forward_step(pre, p, h, c, t, lengths, gates_t, cells_t, out_t):
     """One step from the pre-activations ``pre`` (B, 4H) = gi_t + h_{t-1} W_hh^T: updates
     ``h`` and ``c`` in place for the active rows and writes this step's gates, cells and
     outputs (0 for the other rows)."""
-    B, H = h.shape
-    for b in range(B):
+    for b in range(h.shape[0]):
         if t < lengths[b]:
-            for j in range(H):
-                c_prev = c[b, j]
-                i = sigmoid(pre[b, j] + p[0, j] * c_prev)
-                f = sigmoid(pre[b, H + j] + p[1, j] * c_prev)
-                g = np.tanh(pre[b, 2 * H + j])
-                c_new = f * c_prev + i * g
-                o = sigmoid(pre[b, 3 * H + j] + p[2, j] * c_new)
-                h_new = o * np.tanh(c_new)
-                gates_t[b, 0, j] = i
-                gates_t[b, 1, j] = f
-                gates_t[b, 2, j] = g
-                gates_t[b, 3, j] = o
-                cells_t[b, j] = c_new
-                out_t[b, j] = h_new
-                c[b, j] = c_new
-                h[b, j] = h_new
+            forward_row(pre[b], p, h[b], c[b], gates_t[b], cells_t[b], out_t[b])
         else:
-            for j in range(H):
-                for k in range(4):
-                    gates_t[b, k, j] = 0.0
-                cells_t[b, j] = 0.0
-                out_t[b, j] = 0.0
+            gates_t[b] = 0.0
+            cells_t[b] = 0.0
+            out_t[b] = 0.0
 
 
 @njit(cache=True)
