@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.blas import gemm_address, matmul, product, weight_operand
 
 DTYPES = [(np.float64, torch.float64, 1e-12), (np.float32, torch.float32, 1e-5)]
 
@@ -33,3 +33,29 @@ def test_matmul_matches_numpy(shape, dtype, route):
 
 def test_gemm_address_is_zero_for_other_dtypes():
     assert gemm_address(torch.float16) == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (32, 150, 450), (5, 64, 256)])
+def test_packed_product_matches_numpy(shape, dtype):
+    np_dtype, torch_dtype, tolerance = dtype
+    M, K, N = shape
+    generator = torch.Generator().manual_seed(0)
+    w = torch.randn(K, N, generator=generator, dtype=torch_dtype)
+    operand = weight_operand(w, M, "test.packed")
+    if torch_dtype == torch.float32 and gemm_address(torch_dtype):
+        assert operand[1] != 0 and operand[2].size > 0  # packed where MKL can
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((M + 1, K + 2)).astype(np_dtype)[1:, :K]  # strided rows
+    c = rng.standard_normal((M, N)).astype(np_dtype)
+    before = c.copy()
+    expected = a.astype(np.float64) @ w.numpy().astype(np.float64)
+    bound = tolerance * (np.abs(expected).max() + 1)
+    product(operand, a, c, True)
+    np.testing.assert_allclose(c, before + expected, rtol=0, atol=bound)
+    product(operand, a, c, False)
+    np.testing.assert_allclose(c, expected, rtol=0, atol=bound)
+    fewer = np.ascontiguousarray(a[: max(M - 1, 0)])  # other row counts: the plain product
+    c2 = np.zeros((fewer.shape[0], N), np_dtype)
+    product(operand, fewer, c2, False)
+    np.testing.assert_allclose(c2, expected[: fewer.shape[0]], rtol=0, atol=bound)

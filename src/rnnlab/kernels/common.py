@@ -9,7 +9,7 @@ import torch
 from numba import njit
 
 from rnnlab.kernels import vmath
-from rnnlab.kernels.blas import matmul
+from rnnlab.kernels.blas import product
 
 TANH, RELU, SIGMOID, IDENTITY = 0, 1, 2, 3
 ACTIVATION_CODES = {"tanh": TANH, "relu": RELU, "sigmoid": SIGMOID, "identity": IDENTITY}
@@ -63,7 +63,7 @@ def sigmoid(a):
 
 
 @njit(cache=True)
-def carry_back(dh, da_t, w_hh, t, lengths, gemm):
+def carry_back(dh, da_t, recurrent, t, lengths):
     """dh_{t-1} = da_t W_hh for the rows active at t; the others pass dh through unchanged.
 
     ``da_t`` must be 0 in the rows not active at t (the gradient steps make it so).
@@ -71,7 +71,7 @@ def carry_back(dh, da_t, w_hh, t, lengths, gemm):
     for b in range(dh.shape[0]):
         if t < lengths[b]:
             dh[b] = 0.0
-    matmul(gemm, da_t, w_hh, dh, True)
+    product(recurrent, da_t, dh, True)
 
 
 def derivative(out: torch.Tensor, code: int) -> torch.Tensor:

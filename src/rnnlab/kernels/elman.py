@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from numba import njit
 
-from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
     activate_into,
@@ -60,24 +60,24 @@ def backward_step(dh, dout_t, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, h, lengths, reverse, act, out, h_prev, gemm):
+def forward_loop(gi, recurrent, h, lengths, reverse, act, out, h_prev):
     T = gi.shape[0]
     pre = np.empty_like(h)
     for s in range(T):
         t = T - 1 - s if reverse else s
         h_prev[t] = h
         pre[:] = gi[t]
-        matmul(gemm, h, w_hh_t, pre, True)
+        product(recurrent, h, pre, True)
         forward_step(pre, h, t, lengths, act, out[t])
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm):
+def backward_loop(dout, dh, out, recurrent, lengths, reverse, act, da):
     T = dout.shape[0]
     for s in range(T):
         t = s if reverse else T - 1 - s
         backward_step(dh, dout[t], out[t], t, lengths, act, da[t])
-        carry_back(dh, da[t], w_hh, t, lengths, gemm)
+        carry_back(dh, da[t], recurrent, t, lengths)
 
 
 def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
@@ -92,8 +92,8 @@ def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
         h_prev = torch.empty_like(gi)
         h = h0.clone()
         forward_loop(
-            gi.numpy(), w_hh.t().contiguous().numpy(), h.numpy(), lengths, reverse, act,
-            out.numpy(), h_prev.numpy(), gemm_address(gi.dtype),
+            gi.numpy(), weight_operand(w_hh.t(), h.shape[0], "elman.forward"), h.numpy(),
+            lengths, reverse, act, out.numpy(), h_prev.numpy(),
         )  # fmt: skip
         return out, h_prev, h
     activation_ = IN_PLACE_ACTIVATIONS[act]
@@ -125,8 +125,8 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
     dh = dh_final.clone()
     if compiled:
         backward_loop(
-            dout.numpy(), dh.numpy(), out.numpy(), w_hh.contiguous().numpy(), lengths, reverse,
-            act, da.numpy(), gemm_address(dout.dtype),
+            dout.numpy(), dh.numpy(), out.numpy(),
+            weight_operand(w_hh, dh.shape[0], "elman.backward"), lengths, reverse, act, da.numpy(),
         )  # fmt: skip
         return da, dh
     T = dout.shape[0]

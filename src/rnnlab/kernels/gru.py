@@ -37,7 +37,7 @@ import torch
 from numba import njit
 
 from rnnlab.kernels import vmath
-from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
@@ -65,7 +65,7 @@ def forward_row(gi_r, gi_z, gi_n, gh_r, gh_z, gh_n, b_hn, h, r_out, z_out, n_out
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev, gemm):
+def forward_loop(gi, recurrent, b_hn, h, lengths, reverse, out, gates, hn, h_prev):
     """Forward through time; ``h`` (B, H) holds h0 on entry and the final state on return.
 
     Fills ``out`` and ``h_prev`` (T, B, H), ``gates`` (T, B, 3H) and ``hn`` (T, B, H).
@@ -76,7 +76,7 @@ def forward_loop(gi, w_hh_t, b_hn, h, lengths, reverse, out, gates, hn, h_prev, 
     for s in range(T):
         t = T - 1 - s if reverse else s
         h_prev[t] = h
-        matmul(gemm, h, w_hh_t, gh, False)  # (B, 3H)
+        product(recurrent, h, gh, False)  # h W_hh^T, (B, 3H)
         for b in range(B):
             if t < lengths[b]:
                 x, y, g = gi[t, b], gh[b], gates[t, b]
@@ -107,7 +107,7 @@ def backward_row(g_in, dout, r, z, n, hn, h_prev, da_n, da_r, da_z, dhn):
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, da_n, dgh, gemm):
+def backward_loop(dout, dh, gates, hn, h_prev, recurrent, lengths, reverse, da_n, dgh):
     """Backward through time; ``dh`` (B, H) holds dh_final on entry and dh0 on return.
 
     Fills ``dgh`` (T, B, 3H) and ``da_n`` (T, B, H), 0 at padded steps, where ``dh`` passes
@@ -126,7 +126,7 @@ def backward_loop(dout, dh, gates, hn, h_prev, w_hh, lengths, reverse, da_n, dgh
             else:
                 da_n[t, b] = 0.0
                 dgh[t, b] = 0.0
-        matmul(gemm, dgh[t], w_hh, dh, True)  # a padded row's dgh is 0: its dh passes
+        product(recurrent, dgh[t], dh, True)  # dgh W_hh; a padded row's dgh is 0: dh passes
 
 
 # -- the torch driver -------------------------------------------------------------------------
@@ -148,9 +148,8 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
         h_prev = torch.empty_like(out)
         h = h0.clone(memory_format=torch.contiguous_format)
         forward_loop(
-            gi.numpy(), w_hh.t().contiguous().numpy(), b_hn.contiguous().numpy(), h.numpy(),
-            lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(), h_prev.numpy(),
-            gemm_address(gi.dtype),
+            gi.numpy(), weight_operand(w_hh.t(), B, "gru.forward"), b_hn.contiguous().numpy(),
+            h.numpy(), lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(), h_prev.numpy(),
         )  # fmt: skip
         return out, gates, hn, h_prev, h
 
@@ -212,8 +211,8 @@ def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, co
         da_n = scratch("gru.da_n", dout.shape, dout)
         backward_loop(
             dout.numpy(), dh.numpy(), gates.contiguous().numpy(), hn.contiguous().numpy(),
-            h_prev.contiguous().numpy(), w_hh.contiguous().numpy(), lengths, reverse,
-            da_n.numpy(), dgh.numpy(), gemm_address(dout.dtype),
+            h_prev.contiguous().numpy(), weight_operand(w_hh, B, "gru.backward"), lengths,
+            reverse, da_n.numpy(), dgh.numpy(),
         )  # fmt: skip
         return da_n, dgh, dh
 

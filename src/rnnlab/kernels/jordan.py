@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from numba import njit
 
-from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.blas import gemm_address, matmul, weight_operand
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
     activate,
@@ -114,7 +114,9 @@ def hidden_grad_step(dh, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_act, dz, da, gemm):
+def backward_loop(
+    dout, dy, out, hidden, w_ho, recurrent, lengths, reverse, act, out_act, dz, da, gemm
+):
     T = dout.shape[0]
     dh = np.empty((dy.shape[0], w_ho.shape[1]), dy.dtype)
     for s in range(T):
@@ -122,7 +124,7 @@ def backward_loop(dout, dy, out, hidden, w_ho, w_hh, lengths, reverse, act, out_
         output_grad_step(dy, dout[t], out[t], t, lengths, out_act, dz[t])
         matmul(gemm, dz[t], w_ho, dh, False)
         hidden_grad_step(dh, hidden[t], t, lengths, act, da[t])
-        carry_back(dy, da[t], w_hh, t, lengths, gemm)
+        carry_back(dy, da[t], recurrent, t, lengths)
 
 
 def forward(gi, w_hh, w_ho, b_ho, y0, lengths, reverse: bool, act: int, out_act: int, compiled):
@@ -187,8 +189,8 @@ def backward(dout, dy_final, out, hidden, w_hh, w_ho, lengths, reverse, act, out
     if compiled:
         backward_loop(
             dout.numpy(), dy.numpy(), out.numpy(), hidden.numpy(), w_ho.contiguous().numpy(),
-            w_hh.contiguous().numpy(), lengths, reverse, act, out_act, dz.numpy(), da.numpy(),
-            gemm_address(dout.dtype),
+            weight_operand(w_hh, dy.shape[0], "jordan.backward"), lengths, reverse, act, out_act,
+            dz.numpy(), da.numpy(), gemm_address(dout.dtype),
         )  # fmt: skip
         return dz, da, dy
     masks = step_masks(lengths, T)

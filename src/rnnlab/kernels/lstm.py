@@ -43,7 +43,7 @@ import torch
 from numba import njit
 
 from rnnlab.kernels import vmath
-from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import carry_back, step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
@@ -118,7 +118,7 @@ def backward_step(dh, dc, dout_t, tanh_cells_t, gates_t, c_prev_t, p, t, lengths
 
 
 @njit(cache=True)
-def forward_loop(gi, w_hh_t, p, h, c, lengths, reverse, gates, cells, out, gemm):
+def forward_loop(gi, recurrent, p, h, c, lengths, reverse, gates, cells, out):
     """Forward through time; ``h`` and ``c`` (B, H) hold h0 and c0 on entry and the final
     state on return. Fills ``gates`` (T, B, 4, H), ``cells`` and ``out`` (T, B, H)."""
     T = gi.shape[0]
@@ -126,12 +126,12 @@ def forward_loop(gi, w_hh_t, p, h, c, lengths, reverse, gates, cells, out, gemm)
     for s in range(T):
         t = T - 1 - s if reverse else s
         pre[:] = gi[t]
-        matmul(gemm, h, w_hh_t, pre, True)  # (B, 4H)
+        product(recurrent, h, pre, True)  # + h W_hh^T, (B, 4H)
         forward_step(pre, p, h, c, t, lengths, gates[t], cells[t], out[t])
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, dc, tanh_cells, gates, c_prev, w_hh, p, lengths, reverse, da, gemm):
+def backward_loop(dout, dh, dc, tanh_cells, gates, c_prev, recurrent, p, lengths, reverse, da):
     """Backward through time; ``dh`` and ``dc`` (B, H) hold the final state's gradients on
     entry and those of h0 and c0 on return. Fills ``da`` (T, B, 4H), 0 at padded steps, where
     ``dh`` and ``dc`` pass through."""
@@ -139,7 +139,7 @@ def backward_loop(dout, dh, dc, tanh_cells, gates, c_prev, w_hh, p, lengths, rev
     for s in range(T):
         t = s if reverse else T - 1 - s
         backward_step(dh, dc, dout[t], tanh_cells[t], gates[t], c_prev[t], p, t, lengths, da[t])
-        carry_back(dh, da[t], w_hh, t, lengths, gemm)
+        carry_back(dh, da[t], recurrent, t, lengths)
 
 
 # -- the drivers --------------------------------------------------------------------------------
@@ -180,9 +180,9 @@ def forward(gi, w_hh, w_peephole, h0, c0, lengths, reverse: bool, compiled: bool
     if compiled:
         h, c = h0.clone(), c0.clone()
         forward_loop(
-            gi.numpy(), w_hh.t().contiguous().numpy(), peephole_or_zeros(w_peephole, h0).numpy(),
-            h.numpy(), c.numpy(), lengths, reverse, gates.numpy(), cells.numpy(), out.numpy(),
-            gemm_address(gi.dtype),
+            gi.numpy(), weight_operand(w_hh.t(), B, "lstm.forward"),
+            peephole_or_zeros(w_peephole, h0).numpy(), h.numpy(), c.numpy(), lengths, reverse,
+            gates.numpy(), cells.numpy(), out.numpy(),
         )  # fmt: skip
         return out, cells, gates, h, c
 
@@ -234,8 +234,9 @@ def backward(dout, dh_final, dc_final, cells, gates, c_prev, w_hh, w_peephole, l
         backward_loop(
             # tanh(c) of every step in one vectorised call: numba's tanh is a scalar call
             dout.numpy(), dh.numpy(), dc.numpy(), torch.tanh(cells).numpy(), gates.numpy(),
-            c_prev.numpy(), w_hh.contiguous().numpy(), peephole_or_zeros(w_peephole, dh).numpy(),
-            lengths, reverse, da.view(T, B, 4 * H).numpy(), gemm_address(dout.dtype),
+            c_prev.numpy(), weight_operand(w_hh, B, "lstm.backward"),
+            peephole_or_zeros(w_peephole, dh).numpy(), lengths, reverse,
+            da.view(T, B, 4 * H).numpy(),
         )  # fmt: skip
         return da, dh, dc
 
