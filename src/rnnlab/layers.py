@@ -233,14 +233,14 @@ class RecurrentLayer(nn.Module):
                 direction_outputs.append(outputs_d)
                 finals.append(final_d)
                 traces.append(trace_d)
-            layer_input = torch.cat(direction_outputs, dim=-1)  # (B, T, D*H)
+            layer_input = _cat(direction_outputs)  # (B, T, D*H)
             if layer < self.num_layers - 1 and self.dropout > 0:
                 layer_input = F.dropout(layer_input, self.dropout, self.training)
 
-        final = tuple(torch.stack(parts) for parts in zip(*finals))  # each (L*D, B, H)
+        final = tuple(_stack(parts) for parts in zip(*finals))  # each (L*D, B, H)
         trace = None
         if record:
-            trace = self._trace_type(*(torch.stack(items) for items in zip(*traces)))
+            trace = self._trace_type(*(_stack(items) for items in zip(*traces)))
         return layer_input, final, trace
 
     _has_fast_kernel = False
@@ -405,6 +405,16 @@ class RecurrentLayer(nn.Module):
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
             f"bias={self.bias}, bidirectional={self.bidirectional}, dropout={self.dropout}"
         )
+
+
+def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate along the last axis; one part is returned as it is, without a copy."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
+def _stack(parts) -> torch.Tensor:
+    """Stack along a new first axis; one part becomes a view, without a copy."""
+    return parts[0].unsqueeze(0) if len(parts) == 1 else torch.stack(parts)
 
 
 def _where(valid: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
