@@ -37,11 +37,14 @@ def test_gemm_address_is_zero_for_other_dtypes():
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (32, 150, 450), (5, 64, 256)])
-def test_packed_product_matches_numpy(shape, dtype):
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_packed_product_matches_numpy(shape, dtype, layout):
     np_dtype, torch_dtype, tolerance = dtype
     M, K, N = shape
     generator = torch.Generator().manual_seed(0)
     w = torch.randn(K, N, generator=generator, dtype=torch_dtype)
+    if layout == "transposed":  # as the loops pass W_hh^T: a view of a contiguous matrix
+        w = w.t().contiguous().t()
     operand = weight_operand(w, M, "test.packed")
     if torch_dtype == torch.float32 and gemm_address(torch_dtype):
         assert operand[1] != 0 and operand[2].size > 0  # packed where MKL can

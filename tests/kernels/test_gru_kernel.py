@@ -109,3 +109,22 @@ def test_gru_function_gradcheck(compiled, reverse):
         return out, final
 
     assert torch.autograd.gradcheck(function, inputs, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("used", ["outputs", "final"])
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba", "torch"])
+def test_gradients_when_one_output_is_unused(compiled, used):
+    """Autograd passes None for an unused output (no zero-filled gradients are made)."""
+    torch.manual_seed(2)
+    layer = rnnlab.GRU(I, H, dtype=torch.float64, path="reference")
+    x = torch.randn(B, T, I, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    lengths = np.array([T] * B, dtype=np.int64)
+    ref_out, ref_final, _, params = reference_run(layer, x, h0, None, False)
+    ref_loss = ref_out.sin().sum() if used == "outputs" else ref_final.sin().sum()
+    expected = torch.autograd.grad(ref_loss, [x, h0, *params])
+    out, final, _ = GRUFunction.apply(x, h0, *params, lengths, False, compiled)
+    loss = out.sin().sum() if used == "outputs" else final.sin().sum()
+    got = torch.autograd.grad(loss, [x, h0, *params])
+    for g, e in zip(got, expected):
+        torch.testing.assert_close(g, e, atol=1e-10, rtol=0.0)

@@ -124,23 +124,26 @@ def weight_operand(w: torch.Tensor, rows: int, name: str):
     buffer that holds the packed matrix for this pass."""
     from rnnlab.kernels.scratch import scratch  # scratch imports nothing from here
 
-    w = w.contiguous()
     gemm = gemm_address(w.dtype)
     empty = np.empty(0, np.uint8)
     K, N = w.shape
-    if w.dtype != torch.float32 or _COMPUTE is None or _PACK is None or _PACK_SIZE is None:
-        return gemm, 0, empty, w.numpy(), rows
-    if min(rows, K, N) == 0:
-        return gemm, 0, empty, w.numpy(), rows
-    # Row-major c = a w is column-major c^T = w^T a^T: w is the routine's first operand, "A".
+    can_pack = w.dtype == torch.float32 and None not in (_COMPUTE, _PACK, _PACK_SIZE)
+    if not can_pack or min(rows, K, N) == 0 or not (w.is_contiguous() or w.t().is_contiguous()):
+        return gemm, 0, empty, w.contiguous().numpy(), rows
+    # Row-major c = a w is column-major c^T = w^T a^T: w is the routine's first operand, "A",
+    # read in place whether w is contiguous ("N") or the transpose of a contiguous matrix ("T").
     ints = [ctypes.c_int(N), ctypes.c_int(rows), ctypes.c_int(K)]
     size = _PACK_SIZE(b"A", *(ctypes.byref(i) for i in ints))
     if not 0 < size < 2**40:
-        return gemm, 0, empty, w.numpy(), rows
+        return gemm, 0, empty, w.contiguous().numpy(), rows
     packed = scratch(name, (size,), torch.empty(0, dtype=torch.uint8)).numpy()
+    transposed = not w.is_contiguous()
+    leading = ctypes.c_int(K if transposed else N)
     one = ctypes.c_float(1.0)
-    _PACK(b"A", b"N", *(ctypes.byref(i) for i in ints), ctypes.byref(one), w.data_ptr(),
-          ctypes.byref(ints[0]), packed.ctypes.data)  # fmt: skip
+    _PACK(b"A", b"T" if transposed else b"N", *(ctypes.byref(i) for i in ints),
+          ctypes.byref(one), w.data_ptr(), ctypes.byref(leading), packed.ctypes.data)  # fmt: skip
+    # The plain product's copy of w: only rows other than ``rows`` would need it (none of the
+    # loops' products do), so the view is kept as it is.
     return gemm, _address(_COMPUTE), packed, w.numpy(), rows
 
 

@@ -273,6 +273,7 @@ class GRUFunction(torch.autograd.Function):
         ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
         gates_out = gates.view(T, B, 3, H).transpose(0, 1)
         ctx.mark_non_differentiable(gates_out)
+        ctx.set_materialize_grads(False)  # no zero-filled (B, T, 3, H) gradient for the gates
         return out.transpose(0, 1), h, gates_out
 
     @staticmethod
@@ -281,8 +282,12 @@ class GRUFunction(torch.autograd.Function):
         lengths, reverse, compiled, has_bias = ctx.options
         T, B, I = xt.shape
         need = ctx.needs_input_grad
-        dout = scratch("gru.dout", (T, B, d_outputs.shape[-1]), d_outputs)
-        dout.copy_(d_outputs.transpose(0, 1))
+        dout = scratch("gru.dout", hn.shape, hn)  # (T, B, H); None: an output was not used
+        if d_outputs is None:
+            dout.zero_()
+        else:
+            dout.copy_(d_outputs.transpose(0, 1))
+        d_final = hn.new_zeros(hn.shape[1:]) if d_final is None else d_final
         da_n, dgh, dh0 = backward(
             dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled
         )
