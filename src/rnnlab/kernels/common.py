@@ -21,11 +21,11 @@ IN_PLACE_ACTIVATIONS = {TANH: torch.tanh_, RELU: torch.relu_, SIGMOID: torch.sig
 def activate(a, code):
     """The unit nonlinearity ``code`` at ``a`` (tanh and sigmoid from :mod:`vmath`)."""
     if code == TANH:
-        return vmath.tanh(float(a))
+        return vmath.tanh_of(a)
     if code == RELU:
         return a if a > 0 else 0.0 * a
     if code == SIGMOID:
-        return vmath.sigmoid(float(a))
+        return vmath.sigmoid_of(a)
     return a
 
 
@@ -34,10 +34,10 @@ def activate_into(a, out, code):
     """out[i] = f(a[i]) for 1-D arrays, one loop per nonlinearity so that each vectorises."""
     if code == TANH:
         for i in range(a.shape[0]):
-            out[i] = vmath.tanh(float(a[i]))
+            out[i] = vmath.tanh_of(a[i])
     elif code == SIGMOID:
         for i in range(a.shape[0]):
-            out[i] = vmath.sigmoid(float(a[i]))
+            out[i] = vmath.sigmoid_of(a[i])
     elif code == RELU:
         for i in range(a.shape[0]):
             out[i] = a[i] if a[i] > 0 else 0.0 * a[i]
@@ -59,7 +59,7 @@ def slope(v, code):
 
 @njit(cache=True)
 def sigmoid(a):
-    return vmath.sigmoid(float(a))
+    return vmath.sigmoid_of(a)
 
 
 @njit(cache=True)

@@ -50,12 +50,13 @@ def forward_row(gi_r, gi_z, gi_n, gh_r, gh_z, gh_n, b_hn, h, r_out, z_out, n_out
     """One row of one step, from 1-D contiguous slices (so that the loop vectorises): the
     gates into ``*_out``, ``gh_n + b_hn`` into ``hn_out``, the new state into ``h`` and
     ``out``."""
+    one = h.dtype.type(1)
     for i in range(h.shape[0]):
-        r = vmath.sigmoid(float(gi_r[i]) + gh_r[i])
-        z = vmath.sigmoid(float(gi_z[i]) + gh_z[i])
-        a = float(gh_n[i]) + b_hn[i]
-        n = vmath.tanh(gi_n[i] + r * a)
-        v = (1.0 - z) * n + z * h[i]
+        r = vmath.sigmoid_of(gi_r[i] + gh_r[i])
+        z = vmath.sigmoid_of(gi_z[i] + gh_z[i])
+        a = gh_n[i] + b_hn[i]
+        n = vmath.tanh_of(gi_n[i] + r * a)
+        v = (one - z) * n + z * h[i]
         r_out[i] = r
         z_out[i] = z
         n_out[i] = n

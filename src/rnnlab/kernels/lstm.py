@@ -57,13 +57,13 @@ def forward_row(pre, p, h, c, gates, cells, out):
     (4H) the pre-activations, ``gates`` (4, H); updates ``h`` and ``c`` in place."""
     H = h.shape[0]
     for j in range(H):
-        c_prev = float(c[j])
-        i = vmath.sigmoid(pre[j] + p[0, j] * c_prev)
-        f = vmath.sigmoid(pre[H + j] + p[1, j] * c_prev)
-        g = vmath.tanh(float(pre[2 * H + j]))
+        c_prev = c[j]
+        i = vmath.sigmoid_of(pre[j] + p[0, j] * c_prev)
+        f = vmath.sigmoid_of(pre[H + j] + p[1, j] * c_prev)
+        g = vmath.tanh_of(pre[2 * H + j])
         c_new = f * c_prev + i * g
-        o = vmath.sigmoid(pre[3 * H + j] + p[2, j] * c_new)
-        h_new = o * vmath.tanh(c_new)
+        o = vmath.sigmoid_of(pre[3 * H + j] + p[2, j] * c_new)
+        h_new = o * vmath.tanh_of(c_new)
         gates[0, j] = i
         gates[1, j] = f
         gates[2, j] = g

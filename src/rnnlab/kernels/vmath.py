@@ -16,7 +16,9 @@ the clamp tanh is +-1 and sigmoid 0 or 1 to well within those errors (exp(-40) i
 propagates.
 """
 
-from numba import njit
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
 
 LIMIT = 40.0
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath={"contract"})
@@ -53,15 +55,66 @@ def sigmoid(x):
     return 1.0 / (1.0 + exp_clamped(-x))
 
 
+# float32: tanh(x) = x P(x^2) / Q(x^2) on |x| <= 9 (beyond, float32's tanh is +-1 to within
+# half an ulp), P and Q of degree 4, fitted here by iteratively reweighted least squares
+# against float64 tanh; evaluated in float32 the error stays below 4e-7 (tested). Twice as many
+# float32 lanes as float64 fit a vector register, and there is no exp.
+TANH32_LIMIT = np.float32(9.0)
+P32 = tuple(np.float32(v) for v in (0.9999999062677097, 0.13373126313486974,
+                                     0.0034865014922847164, 2.0470686485925054e-05,
+                                     1.3182983695409787e-08))  # fmt: skip
+Q32 = tuple(np.float32(v) for v in (1.0, 0.467064230142998, 0.025841661957156797,
+                                     0.0003271261569961851, 7.702082482656199e-07))  # fmt: skip
+
+
+@njit(inline="always", **_OPTIONS)
+def tanh32(x):
+    """tanh of a float32, in float32 arithmetic."""
+    lim = TANH32_LIMIT
+    x = -lim if x < -lim else (lim if x > lim else x)
+    s = x * x
+    p = P32[0] + s * (P32[1] + s * (P32[2] + s * (P32[3] + s * P32[4])))
+    q = Q32[0] + s * (Q32[1] + s * (Q32[2] + s * (Q32[3] + s * Q32[4])))
+    t = x * p / q
+    one = np.float32(1.0)
+    return -one if t < -one else (one if t > one else t)
+
+
+def tanh_of(x):
+    """tanh in the precision of ``x``: :func:`tanh32` for float32, :func:`tanh` otherwise."""
+    raise NotImplementedError("compiled code only")
+
+
+def sigmoid_of(x):
+    """sigmoid in the precision of ``x``: 1/2 + tanh32(x/2)/2 for float32, :func:`sigmoid`
+    otherwise."""
+    raise NotImplementedError("compiled code only")
+
+
+@overload(tanh_of, jit_options=_OPTIONS)
+def _tanh_of(x):
+    if x == types.float32:
+        return lambda x: tanh32(x)
+    return lambda x: tanh(float(x))
+
+
+@overload(sigmoid_of, jit_options=_OPTIONS)
+def _sigmoid_of(x):
+    if x == types.float32:
+        half = np.float32(0.5)
+        return lambda x: half + half * tanh32(half * x)
+    return lambda x: sigmoid(float(x))
+
+
 @njit(**_OPTIONS)
 def tanh_into(a, out):
-    """out[i] = tanh(a[i]) for 1-D arrays (``out`` may be ``a``)."""
+    """out[i] = tanh(a[i]) for 1-D arrays (``out`` may be ``a``), in ``a``'s precision."""
     for i in range(a.shape[0]):
-        out[i] = tanh(float(a[i]))
+        out[i] = tanh_of(a[i])
 
 
 @njit(**_OPTIONS)
 def sigmoid_into(a, out):
-    """out[i] = sigmoid(a[i]) for 1-D arrays (``out`` may be ``a``)."""
+    """out[i] = sigmoid(a[i]) for 1-D arrays (``out`` may be ``a``), in ``a``'s precision."""
     for i in range(a.shape[0]):
-        out[i] = sigmoid(float(a[i]))
+        out[i] = sigmoid_of(a[i])
