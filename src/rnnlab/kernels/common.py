@@ -74,6 +74,39 @@ def carry_back(dh, da_t, recurrent, t, lengths):
     product(recurrent, da_t, dh, True)
 
 
+def previous_states(seq, first, masks, reverse: bool):
+    """The state before every step, (T, B, H), right at every valid step (arbitrary but finite
+    at padded ones), from ``seq`` (T, B, H), the state after every step with 0 at padded
+    steps, and ``first`` (B, H), the initial state."""
+    if not reverse:  # a row active at t >= 1 was active at t - 1
+        return torch.cat([first[None], seq[:-1]])
+    shifted = torch.cat([seq[1:], first[None]])
+    if masks is None:
+        return shifted
+    # A row whose step t + 1 is padding starts at t, from ``first``.
+    next_active = torch.cat([masks[1:], torch.zeros_like(masks[:1])])
+    return torch.where(next_active, shifted, first)
+
+
+def product_with_previous(da, seq, first, lengths, reverse: bool) -> torch.Tensor:
+    """sum over steps t of da_t^T s_t, s_t the state before step t, without building s.
+
+    ``seq`` (T, B, H) holds the state after every step, 0 at padded steps, and ``first``
+    (B, H) the initial one; ``da`` (T, B, G) is 0 at padded steps. Before step t comes
+    ``seq[t - 1]`` (``seq[t + 1]`` in reverse), or ``first`` at a row's first step: t = 0, or
+    in reverse t = lengths[b] - 1, where ``seq[t + 1]`` is padding, 0, and adds nothing.
+    Returns (G, H).
+    """
+    T, B, G = da.shape
+    total = first.new_zeros((G, first.shape[1]))
+    if T > 1:
+        inner, before = (da[:-1], seq[1:]) if reverse else (da[1:], seq[:-1])
+        total.addmm_(inner.reshape(-1, G).t(), before.reshape(-1, before.shape[-1]))
+    # Each row's first step: 0, or in reverse its last valid one. (B, G)
+    starts = da[torch.from_numpy(lengths - 1), torch.arange(B)] if reverse else da[0]
+    return total.addmm_(starts.t(), first)
+
+
 def derivative(out: torch.Tensor, code: int) -> torch.Tensor:
     """f'(a) of every step at once, from the activations ``out = f(a)``; a new tensor."""
     if code == TANH:

@@ -28,6 +28,7 @@ from rnnlab.kernels.common import (
     activate_into,
     carry_back,
     derivative,
+    product_with_previous,
     slope,
     step_masks,
 )
@@ -60,12 +61,12 @@ def backward_step(dh, dout_t, h_t, t, lengths, act, da_t):
 
 
 @njit(cache=True)
-def forward_loop(gi, recurrent, h, lengths, reverse, act, out, h_prev):
+def forward_loop(gi, recurrent, h, lengths, reverse, act, out):
+    """``out`` may be ``gi``: each step reads its input projection before writing its output."""
     T = gi.shape[0]
     pre = np.empty_like(h)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        h_prev[t] = h
         pre[:] = gi[t]
         product(recurrent, h, pre, True)
         forward_step(pre, h, t, lengths, act, out[t])
@@ -81,41 +82,37 @@ def backward_loop(dout, dh, out, recurrent, lengths, reverse, act, da):
 
 
 def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
-    """Run the loop. Returns out (T, B, H), h_prev (T, B, H) and the final state (B, H).
+    """Run the loop in place: ``gi`` (T, B, H), the input projections, becomes the outputs
+    (0 at padded steps). Returns it and the final state (B, H).
 
-    ``gi`` (T, B, H), ``w_hh`` (H, H) and ``h0`` (B, H) are torch tensors on the CPU;
-    ``lengths`` an int64 array (B,).
+    ``gi``, ``w_hh`` (H, H) and ``h0`` (B, H) are torch tensors on the CPU, ``gi``
+    contiguous; ``lengths`` an int64 array (B,). The state before each step is not kept: it is
+    the previous output (see :func:`~rnnlab.kernels.common.product_with_previous`).
     """
     T = gi.shape[0]
-    out = torch.empty_like(gi)
+    out = gi
     if compiled:
-        h_prev = torch.empty_like(gi)
         h = h0.clone()
         forward_loop(
             gi.numpy(), weight_operand(w_hh.t(), h.shape[0], "elman.forward"), h.numpy(),
-            lengths, reverse, act, out.numpy(), h_prev.numpy(),
+            lengths, reverse, act, out.numpy(),
         )  # fmt: skip
-        return out, h_prev, h
+        return out, h
     activation_ = IN_PLACE_ACTIVATIONS[act]
     masks = step_masks(lengths, T)
     w_hh_t = w_hh.t()
     h = h0
     if masks is None:  # every row active: two in-place torch calls per step, no copies
-        out.copy_(gi)  # each step adds h W_hh^T to its input projection, in place
         for s in range(T):
             t = T - 1 - s if reverse else s
             h = activation_(out[t].addmm_(h, w_hh_t))
-        earlier = out[1:] if reverse else out[:-1]
-        h_prev = torch.cat([earlier, h0[None]] if reverse else [h0[None], earlier])
-        return out, h_prev, h.clone()
-    h_prev = torch.empty_like(gi)
+        return out, h.clone()
     for s in range(T):
         t = T - 1 - s if reverse else s
-        h_prev[t] = h
         h_new = activation_(torch.addmm(gi[t], h, w_hh_t))
         h = torch.where(masks[t], h_new, h)
         torch.mul(h_new, masks[t], out=out[t])
-    return out, h_prev, h
+    return out, h
 
 
 def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compiled: bool):
@@ -152,20 +149,22 @@ class ElmanFunction(torch.autograd.Function):
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
-        gi = scratch("elman.gi", (T * B, w_ih.shape[0]), xt)  # all input projections, one GEMM
+        gi = xt.new_empty((T * B, w_ih.shape[0]))  # all input projections in one GEMM; the
+        # loop turns them into the outputs in place
         if b_ih is None:
             torch.mm(xt.view(T * B, I), w_ih.detach().t(), out=gi)
         else:
             torch.addmm(b_ih.detach() + b_hh.detach(), xt.view(T * B, I), w_ih.detach().t(), out=gi)
         gi = gi.view(T, B, -1)
-        out, h_prev, h = forward(gi, w_hh.detach(), h0.detach(), lengths, reverse, act, compiled)
-        ctx.save_for_backward(xt, out, h_prev, w_ih, w_hh)
+        h0 = h0.detach()
+        out, h = forward(gi, w_hh.detach(), h0, lengths, reverse, act, compiled)
+        ctx.save_for_backward(xt, out, h0, w_ih, w_hh)
         ctx.options = (lengths, reverse, act, backward_compiled, b_ih is not None)
         return out.transpose(0, 1), h
 
     @staticmethod
     def backward(ctx, d_outputs, d_final):
-        xt, out, h_prev, w_ih, w_hh = ctx.saved_tensors
+        xt, out, h0, w_ih, w_hh = ctx.saved_tensors
         lengths, reverse, act, compiled, has_bias = ctx.options
         T, B, I = xt.shape
         dout = scratch("elman.dout", (T, B, d_outputs.shape[-1]), d_outputs)
@@ -174,6 +173,6 @@ class ElmanFunction(torch.autograd.Function):
         da2 = da.view(T * B, -1)  # (T*B, H): the weight gradients are a few large GEMMs
         dx = (da2 @ w_ih).view(T, B, I).transpose(0, 1)
         dw_ih = da2.t() @ xt.view(T * B, I)
-        dw_hh = da2.t() @ h_prev.view(T * B, -1)
+        dw_hh = product_with_previous(da, out, h0, lengths, reverse)
         db = da2.sum(0) if has_bias else None
         return dx, dh0, dw_ih, dw_hh, db, db, None, None, None, None

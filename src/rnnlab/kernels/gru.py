@@ -38,7 +38,7 @@ from numba import njit
 
 from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import product, weight_operand
-from rnnlab.kernels.common import step_masks
+from rnnlab.kernels.common import previous_states, product_with_previous, step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
 
@@ -66,17 +66,16 @@ def forward_row(gi_r, gi_z, gi_n, gh_r, gh_z, gh_n, b_hn, h, r_out, z_out, n_out
 
 
 @njit(cache=True)
-def forward_loop(gi, recurrent, b_hn, h, lengths, reverse, out, gates, hn, h_prev):
+def forward_loop(gi, recurrent, b_hn, h, lengths, reverse, out, gates, hn):
     """Forward through time; ``h`` (B, H) holds h0 on entry and the final state on return.
 
-    Fills ``out`` and ``h_prev`` (T, B, H), ``gates`` (T, B, 3H) and ``hn`` (T, B, H).
+    Fills ``out`` (T, B, H), ``gates`` (T, B, 3H) and ``hn`` (T, B, H).
     """
     T, B, G = gi.shape
     H = G // 3
     gh = np.empty((B, G), gi.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        h_prev[t] = h
         product(recurrent, h, gh, False)  # h W_hh^T, (B, 3H)
         for b in range(B):
             if t < lengths[b]:
@@ -108,21 +107,26 @@ def backward_row(g_in, dout, r, z, n, hn, h_prev, da_n, da_r, da_z, dhn):
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, gates, hn, h_prev, recurrent, lengths, reverse, da_n, dgh):
+def backward_loop(dout, dh, gates, hn, out, h0, recurrent, lengths, reverse, da_n, dgh):
     """Backward through time; ``dh`` (B, H) holds dh_final on entry and dh0 on return.
 
     Fills ``dgh`` (T, B, 3H) and ``da_n`` (T, B, H), 0 at padded steps, where ``dh`` passes
-    through; ``dgi`` is ``dgh`` with ``da_n`` for its n part.
+    through; ``dgi`` is ``dgh`` with ``da_n`` for its n part. The state before step t is the
+    output of the step before it (``out``), or ``h0`` at a row's first step.
     """
     T, B, H = dout.shape
     for s in range(T):
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t < lengths[b]:
+                if reverse:
+                    h_prev = out[t + 1, b] if t + 1 < lengths[b] else h0[b]
+                else:
+                    h_prev = out[t - 1, b] if t > 0 else h0[b]
                 gate, grad = gates[t, b], dgh[t, b]
                 backward_row(
                     dh[b], dout[t, b], gate[:H], gate[H : 2 * H], gate[2 * H :], hn[t, b],
-                    h_prev[t, b], da_n[t, b], grad[:H], grad[H : 2 * H], grad[2 * H :],
+                    h_prev, da_n[t, b], grad[:H], grad[H : 2 * H], grad[2 * H :],
                 )  # fmt: skip
             else:
                 da_n[t, b] = 0.0
@@ -134,8 +138,8 @@ def backward_loop(dout, dh, gates, hn, h_prev, recurrent, lengths, reverse, da_n
 
 
 def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
-    """Run the loop. Returns out (T, B, H), gates (T, B, 3H), hn (T, B, H), h_prev (T, B, H)
-    and the final state (B, H).
+    """Run the loop. Returns out (T, B, H), gates (T, B, 3H), hn (T, B, H) and the final
+    state (B, H). The state before each step is not kept: it is the previous output.
 
     ``gi`` (T, B, 3H), ``w_hh`` (3H, H), ``b_hn`` (H,) and ``h0`` (B, H) are torch tensors on
     the CPU, ``gi`` contiguous; ``lengths`` an int64 array (B,).
@@ -146,13 +150,12 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
     gates = torch.empty_like(gi)
     if compiled:
         hn = torch.empty_like(out)
-        h_prev = torch.empty_like(out)
         h = h0.clone(memory_format=torch.contiguous_format)
         forward_loop(
             gi.numpy(), weight_operand(w_hh.t(), B, "gru.forward"), b_hn.contiguous().numpy(),
-            h.numpy(), lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(), h_prev.numpy(),
+            h.numpy(), lengths, reverse, out.numpy(), gates.numpy(), hn.numpy(),
         )  # fmt: skip
-        return out, gates, hn, h_prev, h
+        return out, gates, hn, h
 
     w_hh_t = w_hh.t()
     bh = torch.cat([b_hn.new_zeros(2 * H), b_hn])  # only n keeps its recurrent bias in the loop
@@ -183,28 +186,22 @@ def forward(gi, w_hh, b_hn, h0, lengths, reverse: bool, compiled: bool):
         h = h0
         for t in order:
             h = step(t, h)
-        earlier = out[1:] if reverse else out[:-1]
-        h_prev = torch.cat([earlier, h0[None]] if reverse else [h0[None], earlier])
-        return out, gates, hn, h_prev, h.clone()
+        return out, gates, hn, h.clone()
 
-    h_prev = torch.empty_like(out)
-    h_prev_steps, mask_steps = h_prev.unbind(0), masks.unbind(0)
-    h_final = torch.empty_like(h0)
-    h = h_prev_steps[order[0]].copy_(h0)
-    for s, t in enumerate(order):
-        h_new = step(t, h)
-        held = h_prev_steps[order[s + 1]] if s + 1 < T else h_final
-        h = torch.where(mask_steps[t], h_new, h, out=held)
+    mask_steps = masks.unbind(0)
+    h = h0
+    for t in order:
+        h = torch.where(mask_steps[t], step(t, h), h)  # a padded row holds its state
     out.mul_(masks)
     gates.mul_(masks)
-    return out, gates, hn, h_prev, h_final
+    return out, gates, hn, h
 
 
-def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, compiled: bool):
+def backward(dout, dh_final, gates, hn, out, h0, w_hh, lengths, reverse: bool, compiled: bool):
     """Backward through time. Returns da_n (T, B, H) and dgh (T, B, 3H), the gradients of the
     recurrent projections at every step and of the n part of the input projections (those of
     its r and z parts equal the recurrent ones), and dh0 (B, H); ``dout`` (T, B, H)
-    contiguous."""
+    contiguous. ``out`` and ``h0`` give the state before every step."""
     T, B, H = dout.shape
     dgh = scratch("gru.dgh", gates.shape, gates)
     dh = dh_final.clone(memory_format=torch.contiguous_format)
@@ -212,12 +209,13 @@ def backward(dout, dh_final, gates, hn, h_prev, w_hh, lengths, reverse: bool, co
         da_n = scratch("gru.da_n", dout.shape, dout)
         backward_loop(
             dout.numpy(), dh.numpy(), gates.contiguous().numpy(), hn.contiguous().numpy(),
-            h_prev.contiguous().numpy(), weight_operand(w_hh, B, "gru.backward"), lengths,
-            reverse, da_n.numpy(), dgh.numpy(),
+            out.numpy(), h0.contiguous().numpy(), weight_operand(w_hh, B, "gru.backward"),
+            lengths, reverse, da_n.numpy(), dgh.numpy(),
         )  # fmt: skip
         return da_n, dgh, dh
 
     masks = step_masks(lengths, T)
+    h_prev = previous_states(out, h0, masks, reverse)
     r, z, n = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
     # Every gradient of step t is g_t = dy_t + dh_t times a coefficient of the forward pass.
     a_n = (1 - z) * (1 - n * n)  # da_n / g
@@ -269,8 +267,9 @@ class GRUFunction(torch.autograd.Function):
             torch.addmm(folded, xt.view(T * B, I), w_ih.t(), out=gi)
             b_hn = b_hh[2 * H :]
         gi = gi.view(T, B, 3 * H)
-        out, gates, hn, h_prev, h = forward(gi, w_hh, b_hn, h0.detach(), lengths, reverse, compiled)
-        ctx.save_for_backward(xt, gates, hn, h_prev, w_ih, w_hh)
+        h0 = h0.detach()
+        out, gates, hn, h = forward(gi, w_hh, b_hn, h0, lengths, reverse, compiled)
+        ctx.save_for_backward(xt, gates, hn, out, h0, w_ih, w_hh)
         ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
         gates_out = gates.view(T, B, 3, H).transpose(0, 1)
         ctx.mark_non_differentiable(gates_out)
@@ -279,7 +278,7 @@ class GRUFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_outputs, d_final, _d_gates):
-        xt, gates, hn, h_prev, w_ih, w_hh = ctx.saved_tensors
+        xt, gates, hn, out, h0, w_ih, w_hh = ctx.saved_tensors
         lengths, reverse, compiled, has_bias = ctx.options
         T, B, I = xt.shape
         need = ctx.needs_input_grad
@@ -290,7 +289,7 @@ class GRUFunction(torch.autograd.Function):
             dout.copy_(d_outputs.transpose(0, 1))
         d_final = hn.new_zeros(hn.shape[1:]) if d_final is None else d_final
         da_n, dgh, dh0 = backward(
-            dout, d_final, gates, hn, h_prev, w_hh, lengths, reverse, compiled
+            dout, d_final, gates, hn, out, h0, w_hh, lengths, reverse, compiled
         )
         # The weight gradients are GEMMs; dgi = [dgh_r, dgh_z, da_n] is never built.
         H = da_n.shape[-1]
@@ -302,7 +301,7 @@ class GRUFunction(torch.autograd.Function):
             dx = dx.view(T, B, I).transpose(0, 1)
         if need[2]:
             dw_ih = torch.cat([dgh_rz.t() @ x2, da_n2.t() @ x2])
-        dw_hh = dgh2.t() @ h_prev.reshape(T * B, -1) if need[3] else None
+        dw_hh = product_with_previous(dgh, out, h0, lengths, reverse) if need[3] else None
         if has_bias and (need[4] or need[5]):
             db_hh = dgh2.sum(0)
             db_ih = torch.cat([db_hh[: 2 * H], da_n2.sum(0)])

@@ -44,7 +44,7 @@ from numba import njit
 
 from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import product, weight_operand
-from rnnlab.kernels.common import carry_back, step_masks
+from rnnlab.kernels.common import carry_back, previous_states, step_masks
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
 
@@ -143,20 +143,6 @@ def backward_loop(dout, dh, dc, tanh_cells, gates, c_prev, recurrent, p, lengths
 
 
 # -- the drivers --------------------------------------------------------------------------------
-
-
-def previous_states(seq, first, masks, reverse: bool):
-    """The state before every step, (T, B, H), right at every valid step (arbitrary but finite
-    at padded ones), from ``seq`` (T, B, H), the state after every step with 0 at padded
-    steps, and ``first`` (B, H), the initial state."""
-    if not reverse:  # a row active at t >= 1 was active at t - 1
-        return torch.cat([first[None], seq[:-1]])
-    shifted = torch.cat([seq[1:], first[None]])
-    if masks is None:
-        return shifted
-    # A row whose step t + 1 is padding starts at t, from ``first``.
-    next_active = torch.cat([masks[1:], torch.zeros_like(masks[:1])])
-    return torch.where(next_active, shifted, first)
 
 
 def peephole_or_zeros(w_peephole, like):
