@@ -44,7 +44,13 @@ from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
 from rnnlab.kernels.common import ACTIVATION_CODES
-from rnnlab.kernels.dispatch import check_path, choose_loops, fast_path_problem, resolve_path
+from rnnlab.kernels.dispatch import (
+    check_path,
+    choose_loops,
+    fast_path_problem,
+    resolve_path,
+    use_fused_lstm,
+)
 
 
 class ElmanTrace(NamedTuple):
@@ -205,7 +211,7 @@ class RecurrentLayer(nn.Module):
         B, T, _ = x.shape
         parts = self._check_state(state, x)
         use_fast = self._choose_fast_path(x)
-        if use_fast and not record and lengths is None and self._has_fused_kernel():
+        if use_fast and not record and lengths is None and self._has_fused_kernel(B):
             return self._fused_unroll(x, parts)
         states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
         if use_fast:
@@ -261,7 +267,7 @@ class RecurrentLayer(nn.Module):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
         raise NotImplementedError
 
-    def _has_fused_kernel(self) -> bool:
+    def _has_fused_kernel(self, batch_size: int) -> bool:
         """True where torch has a faster fused kernel for this configuration (whole stack)."""
         return False
 
@@ -273,7 +279,7 @@ class RecurrentLayer(nn.Module):
         """Which implementation serves a float CPU call: for benchmarks and curious users."""
         if resolve_path(self.path) == "reference" or not self._has_fast_kernel:
             return "reference"
-        if not record and not lengths and self._has_fused_kernel():
+        if not record and not lengths and self._has_fused_kernel(batch_size):
             return "torch fused"
         dtype = self.weight_hh_l0.dtype
         forward, backward = choose_loops(batch_size, self._loop_width(), self._gates, dtype)
@@ -753,10 +759,11 @@ class LSTM(RecurrentLayer):
         )  # fmt: skip
         return outputs, (h, c), (outputs, cells, gates)
 
-    def _has_fused_kernel(self) -> bool:
-        # oneDNN's LSTM (torch.lstm) is faster than our kernels at every size we measured;
-        # it has no peepholes, and it gives no cell states or gates for record().
-        return not self.peephole
+    def _has_fused_kernel(self, batch_size: int) -> bool:
+        # oneDNN's LSTM (torch.lstm) was as fast as our kernels or faster up to a size (see
+        # rnnlab.kernels.dispatch); it has no peepholes, and it gives no cell states or gates
+        # for record().
+        return not self.peephole and use_fused_lstm(batch_size, self.hidden_size)
 
     def _fused_unroll(self, x, parts):
         h0, c0 = parts  # each (L*D, B, H)

@@ -28,8 +28,13 @@ PATHS = ("auto", "fast", "reference")
 # Elementwise work per step (B * gates * H units) up to which the compiled forward loop was
 # faster than the loop of torch calls on the 2-core development machine, by number of gates
 # (1: Elman and Jordan, 3: GRU, 4: LSTM); measured with bench/layers.py and a grid of B and H.
-# The GRU's compiled step was never slower up to the largest size measured (B = 64, H = 512).
-COMPILED_LOOP_MAX_WORK = {1: 2048, 3: 131072, 4: 32768}
+# The GRU's and LSTM's compiled steps were not slower up to the largest sizes measured
+# (B * gates * H = 131072: B = 64, H = 512 and B = 32, H = 1024).
+COMPILED_LOOP_MAX_WORK = {1: 2048, 3: 131072, 4: 131072}
+# B * 4H from which our LSTM kernel beat oneDNN's (torch.lstm) for a plain LSTM: from 0.95 of
+# its time at B = 64, H = 512 to 0.89 at B = 32, H = 1024; below, oneDNN was as fast or faster
+# (equal at B = 64, H = 256; up to 1.4 times faster at B = 1 to 32, H = 150).
+FUSED_LSTM_MAX_WORK = 131072
 
 
 def check_path(path: object) -> str | None:
@@ -61,6 +66,11 @@ def fast_path_problem(x: torch.Tensor) -> str | None:
 def use_compiled_loop(batch_size: int, hidden_size: int, gates: int) -> bool:
     """True where the compiled loop beats a torch GEMM per step."""
     return batch_size * gates * hidden_size <= COMPILED_LOOP_MAX_WORK[gates]
+
+
+def use_fused_lstm(batch_size: int, hidden_size: int) -> bool:
+    """True where a plain LSTM should run torch's fused kernel rather than ours."""
+    return batch_size * 4 * hidden_size < FUSED_LSTM_MAX_WORK
 
 
 def choose_loops(batch_size: int, hidden_size: int, gates: int, dtype) -> tuple[bool, bool]:
