@@ -39,6 +39,10 @@ from rnnlab.kernels.scratch import scratch
 @njit(cache=True)
 def forward_step(pre, h, t, lengths, act, out_t):
     """h_t = f(pre) in place for the active rows; out_t is h_t there and 0 elsewhere."""
+    if t < lengths.min():  # every row active: one pass over the step (B, H), row calls cost
+        activate_into(pre.reshape(-1), h.reshape(-1), act)
+        out_t[:] = h
+        return
     for b in range(pre.shape[0]):
         if t < lengths[b]:
             activate_into(pre[b], h[b], act)
