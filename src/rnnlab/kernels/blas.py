@@ -53,15 +53,22 @@ def gemm_address(dtype: torch.dtype) -> int:
 
 
 @intrinsic
-def _call_fortran_gemm(typingctx, address, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    """Call the Fortran ``?gemm_`` at ``address``; every other argument is a pointer (intp)."""
-    signature = types.void(*([types.intp] * 14))
+def _call_fortran(typingctx, address, pointers):
+    """Call the Fortran routine at ``address`` with ``pointers``, a tuple of addresses (integers):
+    Fortran passes every argument by reference."""
+    if not isinstance(pointers, types.BaseTuple) or not all(
+        isinstance(item, types.Integer) for item in pointers.types
+    ):
+        return None
+    signature = types.void(address, pointers)
+    count = len(pointers.types)
 
     def codegen(context, builder, sig, args):
         pointer = ir.IntType(8).as_pointer()
-        function_type = ir.FunctionType(ir.VoidType(), [pointer] * 13)
+        function_type = ir.FunctionType(ir.VoidType(), [pointer] * count)
         function = builder.inttoptr(args[0], function_type.as_pointer())
-        builder.call(function, [builder.inttoptr(arg, pointer) for arg in args[1:]])
+        values = [builder.extract_value(args[1], i) for i in range(count)]
+        builder.call(function, [builder.inttoptr(value, pointer) for value in values])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -96,25 +103,11 @@ def matmul(gemm, a, b, c, accumulate):
     no = np.empty(1, np.uint8)
     no[0] = 78  # "N": neither operand transposed
     p = ints.ctypes.data
-    _call_fortran_gemm(
-        gemm, no.ctypes.data, no.ctypes.data, p, p + 4, p + 8, scalars.ctypes.data, b.ctypes.data,
+    # ?gemm_(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    _call_fortran(gemm, (
+        no.ctypes.data, no.ctypes.data, p, p + 4, p + 8, scalars.ctypes.data, b.ctypes.data,
         p + 12, a.ctypes.data, p + 16, scalars.ctypes.data + size, c.ctypes.data, p + 20,
-    )  # fmt: skip
-
-
-@intrinsic
-def _call_fortran_compute(typingctx, address, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc):
-    """Call the Fortran ``?gemm_compute`` at ``address``; the rest are pointers (intp)."""
-    signature = types.void(*([types.intp] * 13))
-
-    def codegen(context, builder, sig, args):
-        pointer = ir.IntType(8).as_pointer()
-        function_type = ir.FunctionType(ir.VoidType(), [pointer] * 12)
-        function = builder.inttoptr(args[0], function_type.as_pointer())
-        builder.call(function, [builder.inttoptr(arg, pointer) for arg in args[1:]])
-        return context.get_dummy_value()
-
-    return signature, codegen
+    ))  # fmt: skip
 
 
 def weight_operand(w: torch.Tensor, rows: int, name: str):
@@ -168,7 +161,8 @@ def product(operand, a, c, accumulate):
     flags = np.empty(2, np.uint8)
     flags[0], flags[1] = 80, 78  # "P": the first operand is packed, "N": the second is not
     p = ints.ctypes.data
-    _call_fortran_compute(
-        compute, flags.ctypes.data, flags.ctypes.data + 1, p, p + 4, p + 8, packed.ctypes.data,
-        p, a.ctypes.data, p + 12, beta.ctypes.data, c.ctypes.data, p + 16,
-    )  # fmt: skip
+    # sgemm_compute(transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+    _call_fortran(compute, (
+        flags.ctypes.data, flags.ctypes.data + 1, p, p + 4, p + 8, packed.ctypes.data, p,
+        a.ctypes.data, p + 12, beta.ctypes.data, c.ctypes.data, p + 16,
+    ))  # fmt: skip
