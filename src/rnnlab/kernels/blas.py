@@ -10,6 +10,10 @@ Fortran ``sgemm_`` and ``dgemm_``; calling those keeps every product in torch's 
 Compiled code reaches the routine through its address, passed as an argument (0 where this
 torch build has no such symbol: :func:`matmul` then falls back to ``np.dot``), so the loops stay
 cacheable on disk: an address baked into compiled code would differ in the next process.
+
+A loop multiplies by the same recurrent weights at every step: :func:`weight_operand` packs
+them once per pass into MKL's internal layout (``sgemm_pack``, single precision only) and
+:func:`product` multiplies with the packed copy (``sgemm_compute``), else with :func:`matmul`.
 """
 
 import ctypes
@@ -35,6 +39,9 @@ def _address(function) -> int:
     return 0 if function is None else ctypes.cast(function, ctypes.c_void_p).value or 0
 
 
+# INTEGER_NOTE: Fortran BLAS takes integers by reference, 4 bytes wide in the usual (LP64)
+# interface and 8 in the ILP64 one. Every integer is stored in 8 bytes: little-endian, its low
+# 4 bytes hold the same value, so either interface reads it right.
 _ADDRESSES = {torch.float32: _address(_find("sgemm_")), torch.float64: _address(_find("dgemm_"))}
 # MKL's packed GEMM (single precision only): a matrix used by every step of a loop is reordered
 # once into the layout the kernel reads, and each step's product skips that work (a quarter of
@@ -95,7 +102,7 @@ def matmul(gemm, a, b, c, accumulate):
             c[:] = product
         return
     # Row-major c = a b is column-major c^T = b^T a^T: the routine sees b first.
-    ints = np.empty(6, np.int32)
+    ints = np.empty(6, np.int64)  # see INTEGER_NOTE
     ints[0], ints[1], ints[2] = N, M, K
     ints[3], ints[4], ints[5] = b.strides[0] // size, a.strides[0] // size, c.strides[0] // size
     scalars = np.empty(2, c.dtype)
@@ -105,8 +112,8 @@ def matmul(gemm, a, b, c, accumulate):
     p = ints.ctypes.data
     # ?gemm_(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     _call_fortran(gemm, (
-        no.ctypes.data, no.ctypes.data, p, p + 4, p + 8, scalars.ctypes.data, b.ctypes.data,
-        p + 12, a.ctypes.data, p + 16, scalars.ctypes.data + size, c.ctypes.data, p + 20,
+        no.ctypes.data, no.ctypes.data, p, p + 8, p + 16, scalars.ctypes.data, b.ctypes.data,
+        p + 24, a.ctypes.data, p + 32, scalars.ctypes.data + size, c.ctypes.data, p + 40,
     ))  # fmt: skip
 
 
@@ -125,13 +132,13 @@ def weight_operand(w: torch.Tensor, rows: int, name: str):
         return gemm, 0, empty, w.contiguous().numpy(), rows
     # Row-major c = a w is column-major c^T = w^T a^T: w is the routine's first operand, "A",
     # read in place whether w is contiguous ("N") or the transpose of a contiguous matrix ("T").
-    ints = [ctypes.c_int(N), ctypes.c_int(rows), ctypes.c_int(K)]
+    ints = [ctypes.c_int64(N), ctypes.c_int64(rows), ctypes.c_int64(K)]  # see INTEGER_NOTE
     size = _PACK_SIZE(b"A", *(ctypes.byref(i) for i in ints))
     if not 0 < size < 2**40:
         return gemm, 0, empty, w.contiguous().numpy(), rows
     packed = scratch(name, (size,), torch.empty(0, dtype=torch.uint8)).numpy()
     transposed = not w.is_contiguous()
-    leading = ctypes.c_int(K if transposed else N)
+    leading = ctypes.c_int64(K if transposed else N)
     one = ctypes.c_float(1.0)
     _PACK(b"A", b"T" if transposed else b"N", *(ctypes.byref(i) for i in ints),
           ctypes.byref(one), w.data_ptr(), ctypes.byref(leading), packed.ctypes.data)  # fmt: skip
@@ -153,7 +160,7 @@ def product(operand, a, c, accumulate):
     if compute == 0 or rows != M or M == 0 or strided:
         matmul(gemm, a, w, c, accumulate)
         return
-    ints = np.empty(5, np.int32)
+    ints = np.empty(5, np.int64)  # see INTEGER_NOTE
     ints[0], ints[1], ints[2] = N, M, K
     ints[3], ints[4] = a.strides[0] // size, c.strides[0] // size
     beta = np.empty(1, c.dtype)
@@ -163,6 +170,6 @@ def product(operand, a, c, accumulate):
     p = ints.ctypes.data
     # sgemm_compute(transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
     _call_fortran(compute, (
-        flags.ctypes.data, flags.ctypes.data + 1, p, p + 4, p + 8, packed.ctypes.data, p,
-        a.ctypes.data, p + 12, beta.ctypes.data, c.ctypes.data, p + 16,
+        flags.ctypes.data, flags.ctypes.data + 1, p, p + 8, p + 16, packed.ctypes.data, p,
+        a.ctypes.data, p + 24, beta.ctypes.data, c.ctypes.data, p + 32,
     ))  # fmt: skip
