@@ -146,7 +146,8 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
 
 class ElmanFunction(torch.autograd.Function):
     """One Elman layer and direction on the fast path: x (B, T, I), h0 (B, H) -> outputs
-    (B, T, H) and the final state (B, H). GEMMs outside the loop, the loop compiled."""
+    (B, T, H) and the final state (B, H). GEMMs outside the loop, the loop compiled or a loop
+    of torch ops: ``compiled`` a bool for both passes, or a pair (forward, backward)."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, compiled):

@@ -242,12 +242,12 @@ def backward(dout, dh_final, gates, hn, out, h0, w_hh, lengths, reverse: bool, c
 class GRUFunction(torch.autograd.Function):
     """One GRU layer and direction on the fast path.
 
-    ``GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled)``: x
-    (B, T, I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih and b_hh (3H,) or both None,
-    lengths an int64 array (B,) in [1, T], reverse and compiled bools (compiled: the numba
-    loop, else the torch loop). Returns ``(outputs, h_final, gates)``: outputs (B, T, H), the
-    final state (B, H) and the activated gates r, z, n (B, T, 3, H), not differentiable; 0 at
-    padded steps. GEMMs outside the loop, the loop compiled.
+    ``GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled)``: x (B, T,
+    I), h0 (B, H), w_ih (3H, I), w_hh (3H, H), b_ih and b_hh (3H,) or both None, lengths an
+    int64 array (B,) in [1, T], reverse a bool, compiled a bool (the numba loop, else the torch
+    loop) or a pair of them (forward pass, backward pass). Returns ``(outputs, h_final,
+    gates)``: outputs (B, T, H), the final state (B, H) and the activated gates r, z, n (B, T,
+    3, H), not differentiable; 0 at padded steps. GEMMs outside the loop, the loop compiled.
     """
 
     @staticmethod

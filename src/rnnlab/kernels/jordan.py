@@ -211,7 +211,8 @@ def backward(dout, dy_final, out, hidden, w_hh, w_ho, lengths, reverse, act, out
 class JordanFunction(torch.autograd.Function):
     """One Jordan layer and direction on the fast path: x (B, T, I), y0 (B, O) -> outputs
     (B, T, O), the final state (B, O) and the hidden activations (B, T, H), which carry no
-    gradient. GEMMs outside the loop, the loop compiled or a loop of torch ops."""
+    gradient. GEMMs outside the loop, the loop compiled or a loop of torch ops
+    (``compiled``: a bool for both passes, or a pair (forward, backward))."""
 
     @staticmethod
     def forward(

@@ -270,8 +270,9 @@ class LSTMFunction(torch.autograd.Function):
     and gates (B, T, 4, H) of every step. GEMMs outside the loop, the loop compiled or torch.
 
     ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole, lengths, reverse, compiled)``:
-    ``b_ih`` and ``b_hh`` both tensors or both None, ``w_peephole`` (3, H) or None,
-    ``lengths`` an int64 array (B,) with values in [1, T], ``compiled`` True for numba.
+    ``b_ih`` and ``b_hh`` both tensors or both None, ``w_peephole`` (3, H) or None, ``lengths``
+    an int64 array (B,) with values in [1, T], ``compiled`` True for numba (a bool for both
+    passes, or a pair (forward, backward)).
     """
 
     @staticmethod
