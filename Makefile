@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow format clean
+.PHONY: install demo test test-slow format clean clean-numba
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +29,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-clean:
+clean: clean-numba
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+
+# numba's on-disk cache notices edits to a compiled function's own file, not to the files of the
+# functions it calls (kernels/blas.py, vmath.py, common.py): clear it after editing those.
+clean-numba:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

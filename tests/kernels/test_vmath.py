@@ -27,3 +27,12 @@ def test_in_place_and_exp_is_relatively_accurate():
     y = x.copy()
     vmath.tanh_into(y, y)
     np.testing.assert_allclose(y, np.tanh(x), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_relatively_accurate_where_it_is_small(dtype):
+    x = np.linspace(-39, -9, 3001).astype(dtype)
+    got = np.empty_like(x)
+    vmath.sigmoid_into(x, got)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    assert np.abs(got / exact - 1).max() < (1e-6 if dtype == np.float32 else 1e-12)

@@ -82,19 +82,35 @@ def _call_fortran(typingctx, address, pointers):
 
 
 @njit(cache=True)
+def leading_dimension(x):
+    """BLAS's leading dimension for the 2-D array ``x`` read as its column-major transpose: its
+    row stride in elements; its column count if it has one row (NumPy and torch give such a
+    row any stride, even 1); 0 if BLAS cannot read it (rows not contiguous within, or rows
+    closer together than they are long)."""
+    rows, cols = x.shape
+    size = x.itemsize
+    if cols > 1 and x.strides[1] != size:
+        return 0
+    if rows <= 1:
+        return max(cols, 1)
+    step = x.strides[0] // size
+    return step if step >= max(cols, 1) and x.strides[0] % size == 0 else 0
+
+
+@njit(cache=True)
 def matmul(gemm, a, b, c, accumulate):
     """``c = a @ b``, or ``c += a @ b`` if ``accumulate``; a (M, K), b (K, N), c (M, N).
 
-    Rows may be strided, elements within a row must be contiguous (slices of C-ordered arrays
-    along the first axes are). ``gemm`` is :func:`gemm_address` of the dtype, or 0.
+    Rows may be strided; arrays whose layout BLAS cannot read (:func:`leading_dimension`) go
+    to ``np.dot``. ``gemm`` is :func:`gemm_address` of the dtype, or 0.
     """
     M, K = a.shape
     N = b.shape[1]
     if M == 0 or N == 0:
         return
     size = a.itemsize
-    strided = a.strides[1] != size or b.strides[1] != size or c.strides[1] != size
-    if gemm == 0 or K == 0 or strided:
+    lda, ldb, ldc = leading_dimension(a), leading_dimension(b), leading_dimension(c)
+    if gemm == 0 or K == 0 or lda == 0 or ldb == 0 or ldc == 0:
         product = np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
         if accumulate:
             c += product
@@ -104,7 +120,7 @@ def matmul(gemm, a, b, c, accumulate):
     # Row-major c = a b is column-major c^T = b^T a^T: the routine sees b first.
     ints = np.empty(6, np.int64)  # see INTEGER_NOTE
     ints[0], ints[1], ints[2] = N, M, K
-    ints[3], ints[4], ints[5] = b.strides[0] // size, a.strides[0] // size, c.strides[0] // size
+    ints[3], ints[4], ints[5] = ldb, lda, ldc
     scalars = np.empty(2, c.dtype)
     scalars[0], scalars[1] = 1.0, 1.0 if accumulate else 0.0
     no = np.empty(1, np.uint8)
@@ -155,14 +171,13 @@ def product(operand, a, c, accumulate):
     gemm, compute, packed, w, rows = operand
     M, K = a.shape
     N = c.shape[1]
-    size = a.itemsize
-    strided = a.strides[1] != size or c.strides[1] != size
-    if compute == 0 or rows != M or M == 0 or strided:
+    lda, ldc = leading_dimension(a), leading_dimension(c)
+    if compute == 0 or rows != M or M == 0 or lda == 0 or ldc == 0:
         matmul(gemm, a, w, c, accumulate)
         return
     ints = np.empty(5, np.int64)  # see INTEGER_NOTE
     ints[0], ints[1], ints[2] = N, M, K
-    ints[3], ints[4] = a.strides[0] // size, c.strides[0] // size
+    ints[3], ints[4] = lda, ldc
     beta = np.empty(1, c.dtype)
     beta[0] = 1.0 if accumulate else 0.0
     flags = np.empty(2, np.uint8)

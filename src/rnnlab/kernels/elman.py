@@ -96,7 +96,7 @@ def forward(gi, w_hh, h0, lengths, reverse: bool, act: int, compiled: bool):
     T = gi.shape[0]
     out = gi
     if compiled:
-        h = h0.clone()
+        h = h0.clone(memory_format=torch.contiguous_format)
         forward_loop(
             gi.numpy(), weight_operand(w_hh.t(), h.shape[0], "elman.forward"), h.numpy(),
             lengths, reverse, act, out.numpy(),
@@ -123,7 +123,7 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
     """Backward through time. Returns da (T, B, H), the gradient of every pre-activation,
     and dh0 (B, H)."""
     da = scratch("elman.da", dout.shape, dout)
-    dh = dh_final.clone()
+    dh = dh_final.clone(memory_format=torch.contiguous_format)
     if compiled:
         backward_loop(
             dout.numpy(), dh.numpy(), out.numpy(),

@@ -164,7 +164,10 @@ def forward(gi, w_hh, w_peephole, h0, c0, lengths, reverse: bool, compiled: bool
     cells = gi.new_empty((T, B, H))
     out = gi.new_empty((T, B, H))
     if compiled:
-        h, c = h0.clone(), c0.clone()
+        h, c = (
+            h0.clone(memory_format=torch.contiguous_format),
+            c0.clone(memory_format=torch.contiguous_format),
+        )
         forward_loop(
             gi.numpy(), weight_operand(w_hh.t(), B, "lstm.forward"),
             peephole_or_zeros(w_peephole, h0).numpy(), h.numpy(), c.numpy(), lengths, reverse,
@@ -213,8 +216,8 @@ def backward(dout, dh_final, dc_final, cells, gates, c_prev, w_hh, w_peephole, l
     """Backward through time. Returns da (T, B, 4, H), the gradient of every pre-activation
     (0 at padded steps), and dh0, dc0 (B, H)."""
     T, B, _, H = gates.shape
-    dh = dh_final.clone()
-    dc = dc_final.clone()
+    dh = dh_final.clone(memory_format=torch.contiguous_format)
+    dc = dc_final.clone(memory_format=torch.contiguous_format)
     if compiled:
         da = scratch("lstm.da", (T, B, 4, H), gates)
         backward_loop(
