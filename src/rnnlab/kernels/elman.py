@@ -21,6 +21,7 @@ wherever torch's BLAS can serve it.
 import numpy as np
 import torch
 from numba import njit
+from torch.autograd.function import once_differentiable
 
 from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import (
@@ -168,6 +169,7 @@ class ElmanFunction(torch.autograd.Function):
         return out.transpose(0, 1), h
 
     @staticmethod
+    @once_differentiable  # no double backward: an error, not silently wrong
     def backward(ctx, d_outputs, d_final):
         xt, out, h0, w_ih, w_hh = ctx.saved_tensors
         lengths, reverse, act, compiled, has_bias = ctx.options

@@ -35,6 +35,7 @@ four torch calls per step.
 import numpy as np
 import torch
 from numba import njit
+from torch.autograd.function import once_differentiable
 
 from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import product, weight_operand
@@ -277,6 +278,7 @@ class GRUFunction(torch.autograd.Function):
         return out.transpose(0, 1), h, gates_out
 
     @staticmethod
+    @once_differentiable  # no double backward: an error, not silently wrong
     def backward(ctx, d_outputs, d_final, _d_gates):
         xt, gates, hn, out, h0, w_ih, w_hh = ctx.saved_tensors
         lengths, reverse, compiled, has_bias = ctx.options

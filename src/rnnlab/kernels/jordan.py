@@ -29,6 +29,7 @@ wherever torch's BLAS can serve it.
 import numpy as np
 import torch
 from numba import njit
+from torch.autograd.function import once_differentiable
 
 from rnnlab.kernels.blas import gemm_address, matmul, weight_operand
 from rnnlab.kernels.common import (
@@ -237,6 +238,7 @@ class JordanFunction(torch.autograd.Function):
         return out.transpose(0, 1), y, hidden_b
 
     @staticmethod
+    @once_differentiable  # no double backward: an error, not silently wrong
     def backward(ctx, d_outputs, d_final, _d_hidden):
         xt, out, hidden, y_prev, w_ih, w_hh, w_ho = ctx.saved_tensors
         lengths, reverse, act, out_act, compiled, has_bias = ctx.options

@@ -41,6 +41,7 @@ tanh(c) of every step from one vectorised torch call.
 import numpy as np
 import torch
 from numba import njit
+from torch.autograd.function import once_differentiable
 
 from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import product, weight_operand
@@ -301,6 +302,7 @@ class LSTMFunction(torch.autograd.Function):
         return out.transpose(0, 1), h, c, cells_out, gates_out
 
     @staticmethod
+    @once_differentiable  # no double backward: an error, not silently wrong
     def backward(ctx, d_outputs, d_h, d_c, _d_cells, _d_gates):
         xt, out, cells, gates, h0, c0, w_ih, w_hh, w_peephole = ctx.saved_tensors
         lengths, reverse, compiled, has_bias = ctx.options
