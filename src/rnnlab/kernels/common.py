@@ -58,11 +58,6 @@ def slope(v, code):
 
 
 @njit(cache=True)
-def sigmoid(a):
-    return vmath.sigmoid_of(a)
-
-
-@njit(cache=True)
 def carry_back(dh, da_t, recurrent, t, lengths):
     """dh_{t-1} = da_t W_hh for the rows active at t; the others pass dh through unchanged.
 
