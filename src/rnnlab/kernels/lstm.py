@@ -45,7 +45,12 @@ from torch.autograd.function import once_differentiable
 
 from rnnlab.kernels import vmath
 from rnnlab.kernels.blas import product, weight_operand
-from rnnlab.kernels.common import carry_back, previous_states, step_masks
+from rnnlab.kernels.common import (
+    carry_back,
+    previous_states,
+    product_with_previous,
+    step_masks,
+)
 from rnnlab.kernels.dispatch import as_loops
 from rnnlab.kernels.scratch import scratch
 
@@ -325,9 +330,8 @@ class LSTMFunction(torch.autograd.Function):
         dx = (da2 @ w_ih).view(T, B, I).transpose(0, 1) if needs[0] else None
         dw_ih = da2.t() @ xt.view(T * B, I) if needs[3] else None
         dw_hh = None
-        if needs[4]:
-            h_prev = previous_states(out, h0, masks, reverse)
-            dw_hh = da2.t() @ h_prev.view(T * B, -1)
+        if needs[4]:  # the state before each step is the previous output: no copy of it
+            dw_hh = product_with_previous(da.view(T, B, -1), out, h0, lengths, reverse)
         db = da2.sum(0) if has_bias else None
         dp = None
         if w_peephole is not None and needs[7]:
