@@ -267,6 +267,31 @@ class RecurrentLayer(nn.Module):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
         raise NotImplementedError
 
+    def _kernel_reference(self, lengths: np.ndarray, reverse: bool, extras: tuple[int, ...]):
+        """This direction's reference unroll as a function of a kernel's tensor arguments.
+
+        The kernels take ``(x, *state parts, *parameters)`` in the order of
+        :meth:`_parameter_shapes` and return ``(outputs, *final state parts, *trace items)``;
+        ``extras`` picks those trace items from :meth:`_run_direction`'s trace. A kernel calls
+        it only for what its own backward cannot give (gradients with a graph, or through the
+        trace): see :mod:`rnnlab.kernels.second_order`.
+        """
+        names = list(self._parameter_shapes(1))
+        parts = len(self._state_sizes())
+
+        def reference(x, *tensors):
+            T = x.shape[1]
+            mask = None
+            if (lengths < T).any():
+                mask = torch.from_numpy(np.arange(T)[None, :] < lengths[:, None]).to(x.device)
+            state, p = tensors[:parts], dict(zip(names, tensors[parts:]))
+            outputs, final, trace = self._run_direction(
+                x, state, mask, p, reverse=reverse, record=bool(extras)
+            )
+            return (outputs, *final, *(trace[i] for i in extras))
+
+        return reference
+
     def _has_fused_kernel(self, batch_size: int) -> bool:
         """True where torch has a faster fused kernel for this configuration (whole stack)."""
         return False
@@ -494,6 +519,7 @@ class Elman(RecurrentLayer):
         outputs, h = elman_kernel.ElmanFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
             reverse, ACTIVATION_CODES[self.nonlinearity], compiled,
+            self._kernel_reference(lengths, reverse, ()),
         )  # fmt: skip
         return outputs, (h,), (outputs,)
 
@@ -597,6 +623,7 @@ class Jordan(RecurrentLayer):
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
             p["weight_ho"], p["bias_ho"], lengths, reverse, codes[self.nonlinearity],
             codes[self.output_nonlinearity], compiled,
+            self._kernel_reference(lengths, reverse, (0,)),
         )  # fmt: skip
         return outputs, (y,), (hidden, outputs)
 
@@ -667,7 +694,7 @@ class GRU(RecurrentLayer):
         compiled = self._loops(x)
         outputs, h, gates = gru_kernel.GRUFunction.apply(
             x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
-            reverse, compiled,
+            reverse, compiled, self._kernel_reference(lengths, reverse, (1,)),
         )  # fmt: skip
         return outputs, (h,), (outputs, gates)
 
@@ -756,6 +783,7 @@ class LSTM(RecurrentLayer):
         outputs, h, c, cells, gates = lstm_kernel.LSTMFunction.apply(
             x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
             p["weight_peephole"], lengths, reverse, compiled,
+            self._kernel_reference(lengths, reverse, (1, 2)),
         )  # fmt: skip
         return outputs, (h, c), (outputs, cells, gates)
 

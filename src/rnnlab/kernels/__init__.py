@@ -12,6 +12,10 @@ every size where torch's BLAS can serve it).
     The compiled loops' matrix product, on torch's own BLAS.
 :mod:`rnnlab.kernels.scratch`
     Buffers kept from one call to the next, for intermediates that never leave a pass.
+:mod:`rnnlab.kernels.second_order`
+    What the hand-written backward passes cannot give (gradients with a graph,
+    ``create_graph=True``, and gradients through the gates and cells of ``record``), computed by
+    differentiating the layer's reference unroll, which every kernel call receives.
 :mod:`rnnlab.kernels.elman`
     Elman (tanh, relu, sigmoid).
 :mod:`rnnlab.kernels.jordan`

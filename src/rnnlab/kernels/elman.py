@@ -21,8 +21,8 @@ wherever torch's BLAS can serve it.
 import numpy as np
 import torch
 from numba import njit
-from torch.autograd.function import once_differentiable
 
+from rnnlab.kernels import second_order
 from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
@@ -148,10 +148,15 @@ def backward(dout, dh_final, out, w_hh, lengths, reverse: bool, act: int, compil
 class ElmanFunction(torch.autograd.Function):
     """One Elman layer and direction on the fast path: x (B, T, I), h0 (B, H) -> outputs
     (B, T, H) and the final state (B, H). GEMMs outside the loop, the loop compiled or a loop
-    of torch ops: ``compiled`` a bool for both passes, or a pair (forward, backward)."""
+    of torch ops: ``compiled`` a bool for both passes, or a pair (forward, backward).
+    ``reference``: the same direction as a function of the tensor arguments, for gradients with
+    a graph (:mod:`rnnlab.kernels.second_order`)."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, compiled):
+    def forward(
+        ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, compiled, reference=None
+    ):
+        inputs = second_order.keep(ctx, "ElmanFunction", reference, (x, h0, w_ih, w_hh, b_ih, b_hh))
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
@@ -164,22 +169,28 @@ class ElmanFunction(torch.autograd.Function):
         gi = gi.view(T, B, -1)
         h0 = h0.detach()
         out, h = forward(gi, w_hh.detach(), h0, lengths, reverse, act, compiled)
-        ctx.save_for_backward(xt, out, h0, w_ih, w_hh)
+        ctx.save_for_backward(xt, out, h0, w_ih.detach(), w_hh.detach(), *inputs)
         ctx.options = (lengths, reverse, act, backward_compiled, b_ih is not None)
+        ctx.set_materialize_grads(False)
         return out.transpose(0, 1), h
 
     @staticmethod
-    @once_differentiable  # no double backward: an error, not silently wrong
     def backward(ctx, d_outputs, d_final):
-        xt, out, h0, w_ih, w_hh = ctx.saved_tensors
+        if second_order.needs_reference(ctx, ()):
+            return second_order.reference_gradients(ctx, (d_outputs, d_final))
+        xt, out, h0, w_ih, w_hh = ctx.saved_tensors[:5]
         lengths, reverse, act, compiled, has_bias = ctx.options
         T, B, I = xt.shape
-        dout = scratch("elman.dout", (T, B, d_outputs.shape[-1]), d_outputs)
-        dout.copy_(d_outputs.transpose(0, 1))
-        da, dh0 = backward(dout, d_final.contiguous(), out, w_hh, lengths, reverse, act, compiled)
+        dout = scratch("elman.dout", out.shape, out)  # (T, B, H)
+        if d_outputs is None:  # an output that was not used has no gradient
+            dout.zero_()
+        else:
+            dout.copy_(d_outputs.transpose(0, 1))
+        d_final = h0.new_zeros(h0.shape) if d_final is None else d_final.contiguous()
+        da, dh0 = backward(dout, d_final, out, w_hh, lengths, reverse, act, compiled)
         da2 = da.view(T * B, -1)  # (T*B, H): the weight gradients are a few large GEMMs
         dx = (da2 @ w_ih).view(T, B, I).transpose(0, 1)
         dw_ih = da2.t() @ xt.view(T * B, I)
         dw_hh = product_with_previous(da, out, h0, lengths, reverse)
         db = da2.sum(0) if has_bias else None
-        return dx, dh0, dw_ih, dw_hh, db, db, None, None, None, None
+        return dx, dh0, dw_ih, dw_hh, db, db, None, None, None, None, None

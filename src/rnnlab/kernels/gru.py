@@ -35,9 +35,8 @@ four torch calls per step.
 import numpy as np
 import torch
 from numba import njit
-from torch.autograd.function import once_differentiable
 
-from rnnlab.kernels import vmath
+from rnnlab.kernels import second_order, vmath
 from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import previous_states, product_with_previous, step_masks
 from rnnlab.kernels.dispatch import as_loops
@@ -248,11 +247,14 @@ class GRUFunction(torch.autograd.Function):
     int64 array (B,) in [1, T], reverse a bool, compiled a bool (the numba loop, else the torch
     loop) or a pair of them (forward pass, backward pass). Returns ``(outputs, h_final,
     gates)``: outputs (B, T, H), the final state (B, H) and the activated gates r, z, n (B, T,
-    3, H), not differentiable; 0 at padded steps. GEMMs outside the loop, the loop compiled.
+    3, H); 0 at padded steps. GEMMs outside the loop, the loop compiled. ``reference``: the same
+    direction as a function of the tensor arguments, returning ``(outputs, h_final, gates)``,
+    for gradients with a graph and through the gates (:mod:`rnnlab.kernels.second_order`).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, compiled, reference=None):
+        inputs = second_order.keep(ctx, "GRUFunction", reference, (x, h0, w_ih, w_hh, b_ih, b_hh))
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         H = w_hh.shape[1]
@@ -270,17 +272,17 @@ class GRUFunction(torch.autograd.Function):
         gi = gi.view(T, B, 3 * H)
         h0 = h0.detach()
         out, gates, hn, h = forward(gi, w_hh, b_hn, h0, lengths, reverse, compiled)
-        ctx.save_for_backward(xt, gates, hn, out, h0, w_ih, w_hh)
+        ctx.save_for_backward(xt, gates, hn, out, h0, w_ih, w_hh, *inputs)
         ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
         gates_out = gates.view(T, B, 3, H).transpose(0, 1)
-        ctx.mark_non_differentiable(gates_out)
         ctx.set_materialize_grads(False)  # no zero-filled (B, T, 3, H) gradient for the gates
         return out.transpose(0, 1), h, gates_out
 
     @staticmethod
-    @once_differentiable  # no double backward: an error, not silently wrong
-    def backward(ctx, d_outputs, d_final, _d_gates):
-        xt, gates, hn, out, h0, w_ih, w_hh = ctx.saved_tensors
+    def backward(ctx, d_outputs, d_final, d_gates):
+        if second_order.needs_reference(ctx, (d_gates,)):
+            return second_order.reference_gradients(ctx, (d_outputs, d_final, d_gates))
+        xt, gates, hn, out, h0, w_ih, w_hh = ctx.saved_tensors[:7]
         lengths, reverse, compiled, has_bias = ctx.options
         T, B, I = xt.shape
         need = ctx.needs_input_grad
@@ -307,4 +309,4 @@ class GRUFunction(torch.autograd.Function):
         if has_bias and (need[4] or need[5]):
             db_hh = dgh2.sum(0)
             db_ih = torch.cat([db_hh[: 2 * H], da_n2.sum(0)])
-        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None, None, None

@@ -29,8 +29,8 @@ wherever torch's BLAS can serve it.
 import numpy as np
 import torch
 from numba import njit
-from torch.autograd.function import once_differentiable
 
+from rnnlab.kernels import second_order
 from rnnlab.kernels.blas import gemm_address, matmul, weight_operand
 from rnnlab.kernels.common import (
     IN_PLACE_ACTIVATIONS,
@@ -213,12 +213,19 @@ class JordanFunction(torch.autograd.Function):
     """One Jordan layer and direction on the fast path: x (B, T, I), y0 (B, O) -> outputs
     (B, T, O), the final state (B, O) and the hidden activations (B, T, H), which carry no
     gradient. GEMMs outside the loop, the loop compiled or a loop of torch ops
-    (``compiled``: a bool for both passes, or a pair (forward, backward))."""
+    (``compiled``: a bool for both passes, or a pair (forward, backward)). ``reference``: the
+    same direction as a function of the tensor arguments, returning ``(outputs, y_final,
+    hidden)``, for gradients with a graph and through the hidden activations
+    (:mod:`rnnlab.kernels.second_order`)."""
 
     @staticmethod
     def forward(
-        ctx, x, y0, w_ih, w_hh, b_ih, b_hh, w_ho, b_ho, lengths, reverse, act, out_act, compiled
-    ):
+        ctx, x, y0, w_ih, w_hh, b_ih, b_hh, w_ho, b_ho, lengths, reverse, act, out_act, compiled,
+        reference=None,
+    ):  # fmt: skip
+        inputs = second_order.keep(
+            ctx, "JordanFunction", reference, (x, y0, w_ih, w_hh, b_ih, b_hh, w_ho, b_ho)
+        )
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
@@ -231,19 +238,22 @@ class JordanFunction(torch.autograd.Function):
             gi, w_hh.detach(), w_ho.detach(), bias_o, y0.detach(), lengths, reverse, act,
             out_act, compiled,
         )  # fmt: skip
-        ctx.save_for_backward(xt, out, hidden, y_prev, w_ih, w_hh, w_ho)
+        ctx.save_for_backward(xt, out, hidden, y_prev, w_ih, w_hh, w_ho, *inputs)
         ctx.options = (lengths, reverse, act, out_act, backward_compiled, b_ih is not None)
-        hidden_b = hidden.transpose(0, 1)
-        ctx.mark_non_differentiable(hidden_b)
-        return out.transpose(0, 1), y, hidden_b
+        ctx.set_materialize_grads(False)  # no zero-filled (B, T, H) gradient for the hidden
+        return out.transpose(0, 1), y, hidden.transpose(0, 1)
 
     @staticmethod
-    @once_differentiable  # no double backward: an error, not silently wrong
-    def backward(ctx, d_outputs, d_final, _d_hidden):
-        xt, out, hidden, y_prev, w_ih, w_hh, w_ho = ctx.saved_tensors
+    def backward(ctx, d_outputs, d_final, d_hidden):
+        if second_order.needs_reference(ctx, (d_hidden,)):
+            return second_order.reference_gradients(ctx, (d_outputs, d_final, d_hidden))
+        xt, out, hidden, y_prev, w_ih, w_hh, w_ho = ctx.saved_tensors[:7]
         lengths, reverse, act, out_act, compiled, has_bias = ctx.options
         T, B, I = xt.shape
-        dout = d_outputs.transpose(0, 1).contiguous()
+        # Gradients are None where an output was not used.
+        dout = out.new_zeros(out.shape) if d_outputs is None else d_outputs.transpose(0, 1)
+        dout = dout.contiguous()
+        d_final = y_prev.new_zeros(y_prev.shape[1:]) if d_final is None else d_final
         dz, da, dy0 = backward(
             dout, d_final, out, hidden, w_hh.detach(), w_ho.detach(), lengths, reverse, act,
             out_act, compiled,
@@ -258,4 +268,4 @@ class JordanFunction(torch.autograd.Function):
         dw_ho = dz2.t() @ hidden.view(T * B, -1)
         db = da2.sum(0) if has_bias else None
         db_ho = dz2.sum(0) if has_bias else None
-        return dx, dy0, dw_ih, dw_hh, db, db, dw_ho, db_ho, None, None, None, None, None
+        return dx, dy0, dw_ih, dw_hh, db, db, dw_ho, db_ho, None, None, None, None, None, None

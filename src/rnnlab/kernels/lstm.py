@@ -41,9 +41,8 @@ tanh(c) of every step from one vectorised torch call.
 import numpy as np
 import torch
 from numba import njit
-from torch.autograd.function import once_differentiable
 
-from rnnlab.kernels import vmath
+from rnnlab.kernels import second_order, vmath
 from rnnlab.kernels.blas import product, weight_operand
 from rnnlab.kernels.common import (
     carry_back,
@@ -281,11 +280,19 @@ class LSTMFunction(torch.autograd.Function):
     ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole, lengths, reverse, compiled)``:
     ``b_ih`` and ``b_hh`` both tensors or both None, ``w_peephole`` (3, H) or None, ``lengths``
     an int64 array (B,) with values in [1, T], ``compiled`` True for numba (a bool for both
-    passes, or a pair (forward, backward)).
+    passes, or a pair (forward, backward)), ``reference`` the same direction as a function of
+    the tensor arguments, returning ``(outputs, h, c, cells, gates)``, for gradients with a graph
+    and through the cells and gates (:mod:`rnnlab.kernels.second_order`).
     """
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole, lengths, reverse, compiled):
+    def forward(
+        ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole, lengths, reverse, compiled,
+        reference=None,
+    ):  # fmt: skip
+        inputs = second_order.keep(
+            ctx, "LSTMFunction", reference, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peephole)
+        )
         compiled, backward_compiled = as_loops(compiled)
         B, T, I = x.shape
         xt = x.detach().transpose(0, 1).contiguous()  # (T, B, I)
@@ -299,17 +306,16 @@ class LSTMFunction(torch.autograd.Function):
         out, cells, gates, h, c = forward(
             gi, w_hh.detach(), peephole, h0_, c0_, lengths, reverse, compiled
         )
-        ctx.save_for_backward(xt, out, cells, gates, h0_, c0_, w_ih, w_hh, w_peephole)
+        ctx.save_for_backward(xt, out, cells, gates, h0_, c0_, w_ih, w_hh, w_peephole, *inputs)
         ctx.options = (lengths, reverse, backward_compiled, b_ih is not None)
-        cells_out, gates_out = cells.transpose(0, 1), gates.transpose(0, 1)
-        ctx.mark_non_differentiable(cells_out, gates_out)
         ctx.set_materialize_grads(False)  # no zero-filled gradients for the cells and gates
-        return out.transpose(0, 1), h, c, cells_out, gates_out
+        return out.transpose(0, 1), h, c, cells.transpose(0, 1), gates.transpose(0, 1)
 
     @staticmethod
-    @once_differentiable  # no double backward: an error, not silently wrong
-    def backward(ctx, d_outputs, d_h, d_c, _d_cells, _d_gates):
-        xt, out, cells, gates, h0, c0, w_ih, w_hh, w_peephole = ctx.saved_tensors
+    def backward(ctx, d_outputs, d_h, d_c, d_cells, d_gates):
+        if second_order.needs_reference(ctx, (d_cells, d_gates)):
+            return second_order.reference_gradients(ctx, (d_outputs, d_h, d_c, d_cells, d_gates))
+        xt, out, cells, gates, h0, c0, w_ih, w_hh, w_peephole = ctx.saved_tensors[:9]
         lengths, reverse, compiled, has_bias = ctx.options
         needs = ctx.needs_input_grad
         T, B, I = xt.shape
@@ -343,4 +349,4 @@ class LSTMFunction(torch.autograd.Function):
                 )
             )
         db_hh = None if db is None else db.clone()  # b_ih.grad and b_hh.grad must not alias
-        return dx, dh0, dc0, dw_ih, dw_hh, db, db_hh, dp, None, None, None
+        return dx, dh0, dc0, dw_ih, dw_hh, db, db_hh, dp, None, None, None, None
