@@ -33,7 +33,7 @@ X = torch.randn(2, 5, 3)
         (
             lambda: LAYER(torch.randn(2, 0, 3)),
             ValueError,
-            "at least one sequence and one step; got (2, 0, 3)",
+            "at least one step, T >= 1; got shape (2, 0, 3)",
         ),
         (
             lambda: LAYER(X.double()),
@@ -74,7 +74,8 @@ X = torch.randn(2, 5, 3)
         (
             lambda: rnnlab.LSTM(3, 4)(X, torch.zeros(1, 2, 4)),
             TypeError,
-            "LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H); got Tensor",
+            "LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H) (h (L*D, B, P) with "
+            "proj_size P); got Tensor",
         ),
         (
             lambda: rnnlab.LSTM(3, 4)(X, (torch.zeros(1, 2, 4), torch.zeros(1, 3, 4))),
@@ -102,14 +103,14 @@ X = torch.randn(2, 5, 3)
         (lambda: rnnlab.GRU(3, 2.5), TypeError, "hidden_size must be an int >= 1; got float 2.5"),
         (lambda: rnnlab.LSTM(3, 4, num_layers=0), ValueError, "num_layers must be >= 1; got 0"),
         (
-            lambda: rnnlab.LSTM(3, 4, num_layers=2, dropout=1.0),
+            lambda: rnnlab.LSTM(3, 4, num_layers=2, dropout=1.5),
             ValueError,
-            "dropout must be a number in [0, 1); got 1.0",
+            "dropout must be a number in [0, 1]; got 1.5",
         ),
         (
             lambda: rnnlab.LSTM(3, 4, num_layers=2, dropout=-0.1),
             ValueError,
-            "dropout must be a number in [0, 1); got -0.1",
+            "dropout must be a number in [0, 1]; got -0.1",
         ),
         (
             lambda: rnnlab.LSTM(3, 4, dropout=0.5),
@@ -152,9 +153,9 @@ X = torch.randn(2, 5, 3)
             "state context must have shape (2, 2); got (2, 4)",
         ),
         (
-            lambda: rnnlab.ElmanCell(3, 4).initial_state(0),
+            lambda: rnnlab.ElmanCell(3, 4).initial_state(-1),
             ValueError,
-            "batch_size must be >= 1; got 0",
+            "batch_size must be >= 0; got -1",
         ),
     ],
 )

@@ -18,15 +18,17 @@ its state after step ``lengths[b] - 1`` (forward) or after step 0 (reverse direc
 starts at ``lengths[b] - 1``).
 """
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from rnnlab.cells.activations import check_activation, rest_value
-from rnnlab.cells.base import check_size, init_uniform_
+from rnnlab.cells.base import check_bool, check_size, init_uniform_
 from rnnlab.cells.elman import NONLINEARITIES as ELMAN_NONLINEARITIES
 from rnnlab.cells.elman import elman_parameter_shapes, elman_step
 from rnnlab.cells.gru import gru_parameter_shapes, gru_step
@@ -103,27 +105,21 @@ class RecurrentLayer(nn.Module):
         hidden_size: int,
         num_layers: int,
         bias: bool,
-        bidirectional: bool,
+        batch_first: bool,
         dropout: float,
+        bidirectional: bool,
         path: str | None = None,
     ) -> None:
         super().__init__()
         self.path = check_path(path)
+        # torch.nn.RNNBase's checks, as strict or stricter: sizes are ints >= 1, switches bools.
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.num_layers = check_size("num_layers", num_layers)
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float):
-            raise TypeError(f"dropout must be a number in [0, 1); got {dropout!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1); got {dropout}")
-        if dropout > 0 and num_layers == 1:
-            raise ValueError(
-                f"dropout acts between stacked layers, so it needs num_layers >= 2; got "
-                f"dropout={dropout} with num_layers=1"
-            )
-        self.dropout = float(dropout)
-        self.bias = bool(bias)
-        self.bidirectional = bool(bidirectional)
+        self.bias = check_bool("bias", bias)
+        self.batch_first = check_batch_first(batch_first)
+        self.dropout = check_dropout(dropout, self.num_layers)
+        self.bidirectional = check_bool("bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
 
     # -- what a subclass defines ----------------------------------------------------------
@@ -182,7 +178,7 @@ class RecurrentLayer(nn.Module):
 
     def initial_state(self, batch_size: int):
         """The state a sequence starts from when none is given, in the public layout."""
-        batch_size = check_size("batch_size", batch_size)
+        batch_size = check_size("batch_size", batch_size, minimum=0)
         return self._public_state(self._default_state(batch_size, self.weight_ih_l0))
 
     def forward(self, x: torch.Tensor, state=None, lengths=None):
@@ -204,12 +200,41 @@ class RecurrentLayer(nn.Module):
         _, _, trace = self._unroll(x, state, lengths, record=True)
         return trace
 
+    # -- torch.nn.RNNBase's remaining interface ---------------------------------------------
+
+    def flatten_parameters(self) -> None:
+        """Do nothing, and say why: there is nothing to flatten.
+
+        torch.nn.RNNBase copies its weights into one contiguous buffer here so that cuDNN can
+        read them in a single call. rnnlab keeps no such buffer: every parameter is its own
+        tensor and no kernel reads a flat copy, so no buffer can fall out of date. The method
+        exists so that code written for torch.nn (which calls it after ``.to()`` or in
+        ``DataParallel``) runs unchanged.
+        """
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """Every layer and direction's parameters, as torch.nn.RNNBase.all_weights lists them.
+
+        One list per layer and direction, index ``layer * D + direction``, each in torch.nn's
+        order: ``[weight_ih, weight_hh, bias_ih, bias_hh]`` (no biases with ``bias=False``),
+        then ``weight_hr`` for a projected LSTM. rnnlab's own parameters follow torch's:
+        Jordan's ``weight_ho`` and ``bias_ho``, the LSTM's ``weight_peephole``.
+        """
+        return [
+            [p for p in self._step_parameters(layer, direction).values() if p is not None]
+            for layer in range(self.num_layers)
+            for direction in range(self.num_directions)
+        ]
+
     # -- the unroll ---------------------------------------------------------------------------
 
     def _unroll(self, x, state, lengths, record: bool):
         x, lengths = self._check_input(x, lengths)
         B, T, _ = x.shape
         parts = self._check_state(state, x)
+        if B == 0:
+            return self._unroll_empty_batch(x, parts, record)
         use_fast = self._choose_fast_path(x)
         if use_fast and not record and lengths is None and self._has_fused_kernel(B):
             return self._fused_unroll(x, parts)
@@ -249,6 +274,36 @@ class RecurrentLayer(nn.Module):
             trace = self._trace_type(*(_stack(items) for items in zip(*traces)))
         return layer_input, final, trace
 
+    def _unroll_empty_batch(self, x, parts: State, record: bool):
+        """A batch of no sequences (B = 0): outputs (0, T, D*H), state (L*D, 0, H), as torch.nn.
+
+        There is nothing to compute, but the results must hang off ``x``, the state and every
+        parameter, as torch.nn's do, so that autograd returns the same empty or zero gradients
+        (to every order) instead of failing. One reference step of each layer and direction
+        on its zero rows gives every shape and that graph; the kernels never see B = 0.
+        """
+        T = x.shape[1]
+        finals: list[State] = []
+        traces: list[tuple[torch.Tensor, ...]] = []
+        layer_input = x[:, 0]  # (0, I) for layer 0, then (0, D*H)
+        for layer in range(self.num_layers):
+            direction_outputs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                state_k = tuple(part[k] for part in parts)  # each (0, size)
+                new_state, items = self._step(
+                    layer_input, state_k, self._step_parameters(layer, direction)
+                )
+                direction_outputs.append(new_state[0])
+                finals.append(new_state)
+                traces.append(tuple(_repeat_in_time(item, T) for item in items))
+            layer_input = _cat(direction_outputs)
+        final = tuple(_stack(parts) for parts in zip(*finals))  # each (L*D, 0, size)
+        trace = None
+        if record:
+            trace = self._trace_type(*(_stack(items) for items in zip(*traces)))
+        return _repeat_in_time(layer_input, T), final, trace  # outputs (0, T, D*H)
+
     _has_fast_kernel = False
 
     def _choose_fast_path(self, x: torch.Tensor) -> bool:
@@ -267,16 +322,19 @@ class RecurrentLayer(nn.Module):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
         raise NotImplementedError
 
+    _kernel_parameters = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # a kernel's order
+
     def _kernel_reference(self, lengths: np.ndarray, reverse: bool, extras: tuple[int, ...]):
         """This direction's reference unroll as a function of a kernel's tensor arguments.
 
-        The kernels take ``(x, *state parts, *parameters)`` in the order of
-        :meth:`_parameter_shapes` and return ``(outputs, *final state parts, *trace items)``;
+        The kernels take ``(x, *state parts, *parameters)``, the parameters named by
+        :attr:`_kernel_parameters`, and return ``(outputs, *final state parts, *trace items)``;
         ``extras`` picks those trace items from :meth:`_run_direction`'s trace. A kernel calls
         it only for what its own backward cannot give (gradients with a graph, or through the
         trace): see :mod:`rnnlab.kernels.second_order`.
         """
-        names = list(self._parameter_shapes(1))
+        names = self._kernel_parameters
+        absent = dict.fromkeys(self._parameter_shapes(1))  # those no kernel takes are None
         parts = len(self._state_sizes())
 
         def reference(x, *tensors):
@@ -284,7 +342,7 @@ class RecurrentLayer(nn.Module):
             mask = None
             if (lengths < T).any():
                 mask = torch.from_numpy(np.arange(T)[None, :] < lengths[:, None]).to(x.device)
-            state, p = tensors[:parts], dict(zip(names, tensors[parts:]))
+            state, p = tensors[:parts], {**absent, **dict(zip(names, tensors[parts:]))}
             outputs, final, trace = self._run_direction(
                 x, state, mask, p, reverse=reverse, record=bool(extras)
             )
@@ -345,14 +403,21 @@ class RecurrentLayer(nn.Module):
     # -- validation at the boundary -------------------------------------------------------
 
     def _check_input(self, x, lengths):
+        if isinstance(x, PackedSequence):
+            raise TypeError(
+                "x is a PackedSequence; rnnlab takes a padded batch x (B, T, I) and its "
+                "lengths instead: x, lengths = torch.nn.utils.rnn.pad_packed_sequence(packed, "
+                "batch_first=True), then layer(x, lengths=lengths)"
+            )
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (B, T, I); got {type(x).__name__}")
         if not x.is_floating_point():
             raise TypeError(f"x must be a floating-point tensor; got dtype {x.dtype}")
         if x.dim() != 3:
+            hint = "; for one unbatched sequence (T, I) pass x.unsqueeze(0)" if x.dim() == 2 else ""
             raise ValueError(
                 f"x must have shape (B, T, I) (batch first); got {x.dim()} dimensions, "
-                f"shape {tuple(x.shape)}"
+                f"shape {tuple(x.shape)}{hint}"
             )
         B, T, I = x.shape
         if self.input_size != I:
@@ -360,10 +425,8 @@ class RecurrentLayer(nn.Module):
                 f"x must have shape (B, T, I) with I = input_size = {self.input_size}; "
                 f"got shape {tuple(x.shape)}"
             )
-        if B == 0 or T == 0:
-            raise ValueError(
-                f"x must have at least one sequence and one step; got {tuple(x.shape)}"
-            )
+        if T == 0:  # torch.nn refuses it too; a batch of no sequences (B = 0) is fine
+            raise ValueError(f"x must have at least one step, T >= 1; got shape {tuple(x.shape)}")
         dtype = self.weight_ih_l0.dtype
         if x.dtype != dtype:
             raise TypeError(
@@ -383,6 +446,8 @@ class RecurrentLayer(nn.Module):
                 f"lengths must have shape (B,) = ({B},), one length per sequence; "
                 f"got {tuple(lengths.shape)}"
             )
+        if B == 0:
+            return x, lengths
         shortest, longest = int(lengths.min()), int(lengths.max())
         if shortest < 1 or longest > T:
             raise ValueError(
@@ -448,9 +513,50 @@ def _stack(parts) -> torch.Tensor:
     return parts[0].unsqueeze(0) if len(parts) == 1 else torch.stack(parts)
 
 
+def _repeat_in_time(item: torch.Tensor, T: int) -> torch.Tensor:
+    """(B, ...) -> (B, T, ...), ``item`` at every step (a copy, not a view)."""
+    return item.unsqueeze(1).repeat(1, T, *([1] * (item.dim() - 1)))
+
+
 def _where(valid: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     """``new`` for the sequences marked ``valid`` (B,), ``old`` for the rest."""
     return torch.where(valid.view(-1, *([1] * (new.dim() - 1))), new, old)
+
+
+def check_batch_first(batch_first: object) -> bool:
+    """True, or an error: rnnlab is batch first, always.
+
+    ``batch_first`` sits where torch.nn has it, so that torch.nn's positional calls keep their
+    meaning, but only ``True`` is accepted (STYLE 7: no second layout to test and document).
+    """
+    batch_first = check_bool("batch_first", batch_first)
+    if not batch_first:
+        raise ValueError(
+            "rnnlab is batch first: x is (B, T, I) and outputs (B, T, D*H); batch_first=False "
+            "is not supported. Transpose the input instead: layer(x.transpose(0, 1)) for an x "
+            "of shape (T, B, I)"
+        )
+    return batch_first
+
+
+def check_dropout(dropout: object, num_layers: int) -> float:
+    """``dropout`` as a float in [0, 1] (torch.nn's range), else an error naming what was got.
+
+    Dropout acts between stacked layers, so with ``num_layers=1`` it would do nothing:
+    torch.nn warns, rnnlab refuses (an accepted-but-ignored argument is an error here).
+    """
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+        raise TypeError(
+            f"dropout must be a number in [0, 1]; got {type(dropout).__name__} {dropout!r}"
+        )
+    if not 0 <= dropout <= 1:
+        raise ValueError(f"dropout must be a number in [0, 1]; got {dropout}")
+    if dropout > 0 and num_layers == 1:
+        raise ValueError(
+            f"dropout acts between stacked layers, so it needs num_layers >= 2; got "
+            f"dropout={dropout} with num_layers=1"
+        )
+    return float(dropout)
 
 
 class Elman(RecurrentLayer):
@@ -461,17 +567,27 @@ class Elman(RecurrentLayer):
     (see :class:`rnnlab.ElmanCell`), with ``x_t`` the input for ``l = 0`` and the previous
     layer's outputs (both directions concatenated, after dropout) above.
 
+    The arguments come in torch.nn.RNN's positional order, ``Elman(input_size, hidden_size,
+    num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)``; rnnlab's own
+    (``path``, ``device``, ``dtype``) are keyword-only.
+
     Args:
-        input_size: I.
-        hidden_size: H.
-        num_layers: L, stacked layers.
-        bias: learn ``bias_ih_l*`` and ``bias_hh_l*``.
-        bidirectional: add a reverse-time direction (D = 2).
-        dropout: dropout on the outputs of every layer but the last, in training mode.
+        input_size: I, an int >= 1.
+        hidden_size: H, an int >= 1.
+        num_layers: L, stacked layers, an int >= 1.
         nonlinearity: ``"tanh"``, ``"relu"`` or ``"sigmoid"``.
+        bias: learn ``bias_ih_l*`` and ``bias_hh_l*`` (a bool).
+        batch_first: only ``True``: rnnlab is always batch first, and ``False`` is an error that
+            says to transpose the input. The argument exists so that torch.nn's positional
+            calls keep their meaning.
+        dropout: dropout on the outputs of every layer but the last, in training mode; a number
+            in [0, 1], and 0 when ``num_layers=1`` (torch.nn warns; rnnlab refuses).
+        bidirectional: add a reverse-time direction, D = 2 (a bool).
+        path: ``"auto"``, ``"fast"`` or ``"reference"`` (:mod:`rnnlab.kernels.dispatch`).
 
     Shapes:
         ``x`` (B, T, I), ``lengths`` (B,), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H).
+        B may be 0 (empty outputs and state, as in torch.nn); T must be >= 1.
         The default initial state is f(0): zeros, or 0.5 for sigmoid as in Elman (1990).
 
     Parameters:
@@ -493,16 +609,19 @@ class Elman(RecurrentLayer):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        bias: bool = True,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
         nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         *,
         path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
+        )
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, ELMAN_NONLINEARITIES)
         self._build(device, dtype)
 
@@ -547,11 +666,16 @@ class Jordan(RecurrentLayer):
     ``y_t = g(W_ho h_t + b_ho)`` (see :class:`rnnlab.JordanCell`); the layer above reads the
     ``y`` of both directions.
 
+    torch.nn has no Jordan network; the arguments follow :class:`Elman`'s (torch.nn.RNN's)
+    order with ``output_size`` after ``hidden_size``: ``Jordan(input_size, hidden_size,
+    output_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)``;
+    ``output_nonlinearity``, ``path``, ``device`` and ``dtype`` are keyword-only.
+
     Args:
         input_size: I.
         hidden_size: H.
         output_size: O, the output (and context) units of every layer.
-        num_layers, bias, bidirectional, dropout: as for :class:`Elman`.
+        num_layers, bias, batch_first, dropout, bidirectional, path: as for :class:`Elman`.
         nonlinearity: f, ``"tanh"``, ``"relu"`` or ``"sigmoid"``.
         output_nonlinearity: g, ``"sigmoid"``, ``"tanh"``, ``"relu"`` or ``"identity"``.
 
@@ -580,17 +704,20 @@ class Jordan(RecurrentLayer):
         hidden_size: int,
         output_size: int,
         num_layers: int = 1,
-        bias: bool = True,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
         nonlinearity: str = "tanh",
-        output_nonlinearity: str = "sigmoid",
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         *,
+        output_nonlinearity: str = "sigmoid",
         path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
+        )
         self.output_size = check_size("output_size", output_size)
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, JORDAN_NONLINEARITIES)
         self.output_nonlinearity = check_activation(
@@ -612,6 +739,7 @@ class Jordan(RecurrentLayer):
         return (rest_value(self.output_nonlinearity),)
 
     _has_fast_kernel = True
+    _kernel_parameters = (*RecurrentLayer._kernel_parameters, "weight_ho", "bias_ho")
 
     def _loop_width(self) -> int:
         return self.hidden_size + self.output_size
@@ -647,9 +775,13 @@ class GRU(RecurrentLayer):
     r"""Gated recurrent units over sequences, exactly as torch.nn.GRU (reset gate applied after
     the recurrent matrix product; see :class:`rnnlab.GRUCell`).
 
+    The arguments come in torch.nn.GRU's positional order, ``GRU(input_size, hidden_size,
+    num_layers, bias, batch_first, dropout, bidirectional)``; ``path``, ``device`` and ``dtype``
+    are keyword-only.
+
     Args:
-        input_size, hidden_size, num_layers, bias, bidirectional, dropout: as for
-        :class:`Elman`.
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path:
+        as for :class:`Elman`.
 
     Shapes:
         ``x`` (B, T, I), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H); default state zeros.
@@ -674,14 +806,17 @@ class GRU(RecurrentLayer):
         hidden_size: int,
         num_layers: int = 1,
         bias: bool = True,
-        bidirectional: bool = False,
+        batch_first: bool = True,
         dropout: float = 0.0,
+        bidirectional: bool = False,
         *,
         path: str | None = None,
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
+        )
         self._build(device, dtype)
 
     def _parameter_shapes(self, input_size):
@@ -707,11 +842,19 @@ class GRU(RecurrentLayer):
 
 class LSTM(RecurrentLayer):
     r"""Long short-term memory over sequences, exactly as torch.nn.LSTM (gate order i, f, g, o;
-    see :class:`rnnlab.LSTMCell`), with optional peepholes and forget-gate bias.
+    see :class:`rnnlab.LSTMCell`), with optional projection, peepholes and forget-gate bias.
+
+    The arguments come in torch.nn.LSTM's positional order, ``LSTM(input_size, hidden_size,
+    num_layers, bias, batch_first, dropout, bidirectional, proj_size)``; rnnlab's own
+    (``peephole``, ``forget_bias``, ``path``, ``device``, ``dtype``) are keyword-only.
 
     Args:
-        input_size, hidden_size, num_layers, bias, bidirectional, dropout: as for
-        :class:`Elman`.
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path:
+            as for :class:`Elman`.
+        proj_size: P, 0 <= P < H (torch.nn's rule). With P > 0 each step projects its output,
+            ``h_t = (o_t * tanh(c_t)) W_hr^T`` (Sak et al. 2014), so ``h`` has P units and
+            the layer above reads D*P features. The fast kernels have no projection: ``"auto"``
+            runs such a layer on the reference loop, and ``path="fast"`` is an error.
         peephole: add ``weight_peephole_l{l}`` (3, H), the elementwise weights from the cell to
             the i, f and o gates (Gers & Schmidhuber 2000). torch.nn has no peepholes.
         forget_bias: if given, initialise every forget gate's total bias to this value.
@@ -719,11 +862,14 @@ class LSTM(RecurrentLayer):
     Shapes:
         ``x`` (B, T, I), ``outputs`` (B, T, D*H); ``state`` is :class:`LSTMState` ``(h, c)``,
         each (L*D, B, H); a plain ``(h, c)`` tuple is accepted as input. Default state zeros.
+        With ``proj_size`` P > 0: ``outputs`` (B, T, D*P), ``h`` (L*D, B, P), ``c``
+        (L*D, B, H), and ``record`` gives the projected ``h`` as ``trace.hidden``.
 
     Parameters:
         ``weight_ih_l{l}`` (4H, I or D*H), ``weight_hh_l{l}`` (4H, H), ``bias_ih_l{l}`` and
         ``bias_hh_l{l}`` (4H,), suffix ``_reverse`` for the reverse direction;
-        U(-1/sqrt(H), 1/sqrt(H)).
+        U(-1/sqrt(H), 1/sqrt(H)). With P > 0, as torch.nn.LSTM: ``weight_hh_l{l}`` (4H, P),
+        ``weight_ih_l{l}`` (4H, I or D*P) and ``weight_hr_l{l}`` (P, H).
 
     Example:
         >>> lstm = LSTM(3, 5, forget_bias=1.0)
@@ -741,8 +887,10 @@ class LSTM(RecurrentLayer):
         hidden_size: int,
         num_layers: int = 1,
         bias: bool = True,
-        bidirectional: bool = False,
+        batch_first: bool = True,
         dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
         *,
         peephole: bool = False,
         forget_bias: float | None = None,
@@ -750,15 +898,30 @@ class LSTM(RecurrentLayer):
         device=None,
         dtype=None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, bidirectional, dropout, path)
-        self.peephole = bool(peephole)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
+        )
+        self.proj_size = check_size("proj_size", proj_size, minimum=0)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(
+                f"proj_size must be smaller than hidden_size ({self.hidden_size}), as in "
+                f"torch.nn.LSTM; got proj_size={proj_size}"
+            )
+        self.peephole = check_bool("peephole", peephole)
         self.forget_bias = check_forget_bias(forget_bias)
         if self.forget_bias is not None and not self.bias:
             raise ValueError("forget_bias needs bias=True; got bias=False")
         self._build(device, dtype)
 
+    @property
+    def output_size_per_direction(self) -> int:
+        """P with a projection, else H."""
+        return self.proj_size or self.hidden_size
+
     def _parameter_shapes(self, input_size):
-        return lstm_parameter_shapes(input_size, self.hidden_size, self.bias, self.peephole)
+        return lstm_parameter_shapes(
+            input_size, self.hidden_size, self.bias, self.peephole, self.proj_size
+        )
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """U(-1/sqrt(H), 1/sqrt(H)) everywhere, then the forget bias if one was asked for."""
@@ -770,13 +933,26 @@ class LSTM(RecurrentLayer):
                     set_forget_bias_(p["bias_ih"], p["bias_hh"], self.forget_bias)
 
     def _state_sizes(self):
-        return (self.hidden_size, self.hidden_size)
+        return (self.output_size_per_direction, self.hidden_size)  # h (P or H), c (H)
 
     def _state_rest(self):
         return (0.0, 0.0)
 
-    _has_fast_kernel = True
+    @property
+    def _has_fast_kernel(self) -> bool:
+        # The kernels compute h = o * tanh(c): a projected LSTM runs on the reference loop.
+        return self.proj_size == 0
+
+    def _choose_fast_path(self, x: torch.Tensor) -> bool:
+        if self.proj_size and resolve_path(self.path) == "fast":
+            raise ValueError(
+                f"path='fast' cannot serve this call: the fast kernels have no projection "
+                f"(proj_size={self.proj_size}); use path='auto' or 'reference'"
+            )
+        return super()._choose_fast_path(x)
+
     _gates = 4
+    _kernel_parameters = (*RecurrentLayer._kernel_parameters, "weight_peephole")
 
     def _fast_direction(self, x, state, lengths, p, reverse, record):
         compiled = self._loops(x)
@@ -791,7 +967,12 @@ class LSTM(RecurrentLayer):
         # oneDNN's LSTM (torch.lstm) was as fast as our kernels or faster up to a size (see
         # rnnlab.kernels.dispatch); it has no peepholes, and it gives no cell states or gates
         # for record().
-        return not self.peephole and use_fused_lstm(batch_size, self.hidden_size)
+        # Its projection (proj_size) is not wired up here: a projected LSTM runs the reference.
+        return (
+            not self.peephole
+            and not self.proj_size
+            and use_fused_lstm(batch_size, self.hidden_size)
+        )
 
     def _fused_unroll(self, x, parts):
         h0, c0 = parts  # each (L*D, B, H)
@@ -810,7 +991,7 @@ class LSTM(RecurrentLayer):
     def _step(self, x_t, state, p):
         new_state, gates = lstm_step(
             x_t, LSTMState(*state), p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-            p["weight_peephole"],
+            p["weight_peephole"], p["weight_hr"],
         )  # fmt: skip
         return tuple(new_state), (new_state.h, new_state.c, gates)
 
@@ -821,9 +1002,14 @@ class LSTM(RecurrentLayer):
         if isinstance(state, tuple) and len(state) == 2:
             return tuple(state)
         raise TypeError(
-            f"state must be an LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H); "
-            f"got {type(state).__name__}"
+            f"state must be an LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H) "
+            f"(h (L*D, B, P) with proj_size P); got {type(state).__name__}"
         )
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", peephole={self.peephole}, forget_bias={self.forget_bias}"
+        projection = f", proj_size={self.proj_size}" if self.proj_size else ""
+        return (
+            super().extra_repr()
+            + projection
+            + f", peephole={self.peephole}, forget_bias={self.forget_bias}"
+        )

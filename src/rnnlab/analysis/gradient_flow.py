@@ -280,11 +280,12 @@ def _recurrence(layer, index: int) -> _Recurrence:
         return _Recurrence(step, (H,), f"GRU, {where}", "h")
     if isinstance(layer, LSTM):
         w = (p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"), p("weight_peephole"))
+        w_hr = p("weight_hr")  # the projection, with proj_size > 0
 
         def step(x_t, state):
-            return tuple(lstm_step(x_t, LSTMState(*state), *w)[0])
+            return tuple(lstm_step(x_t, LSTMState(*state), *w, w_hr)[0])
 
-        return _Recurrence(step, (H, H), f"LSTM, {where}", "h")
+        return _Recurrence(step, (layer.output_size_per_direction, H), f"LSTM, {where}", "h")
     raise TypeError(
         f"layer must be an rnnlab Elman, Jordan, GRU or LSTM; got {type(layer).__name__}"
     )

@@ -15,18 +15,40 @@ import torch
 from torch import nn
 
 
-def check_size(name: str, value: object) -> int:
-    """Return ``value`` if it is a positive int, else raise naming what was got."""
+def check_size(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` if it is an int >= ``minimum``, else raise naming what was got.
+
+    The layers need sizes >= 1, as torch.nn.RNN, GRU and LSTM do ("hidden_size must be greater
+    than zero"); the cells, like torch.nn.RNNCell, accept 0 (``minimum=0``): a cell of no
+    units, or a batch of no rows, computes empty tensors.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= 1; got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1; got {value}")
+        raise TypeError(f"{name} must be an int >= {minimum}; got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, else a TypeError (an int or a string is refused too).
+
+    torch.nn refuses anything but a bool for ``bias`` and ``batch_first``; rnnlab is as strict
+    for every switch, so that a shifted positional argument (``"relu"`` landing on ``bias``)
+    cannot pass unnoticed.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{name} must be a bool (True or False); got {type(value).__name__} {value!r}"
+        )
     return value
 
 
 def init_uniform_(parameters: list[nn.Parameter], hidden_size: int, generator=None) -> None:
-    """torch.nn's recurrent initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))."""
-    bound = 1.0 / math.sqrt(hidden_size)
+    """torch.nn's recurrent initialisation: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)).
+
+    With H = 0 the bound is 0, as in torch.nn (what parameters remain non-empty are zeros).
+    """
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
     with torch.no_grad():
         for parameter in parameters:
             parameter.uniform_(-bound, bound, generator=generator)

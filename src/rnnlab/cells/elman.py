@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.cells.activations import ACTIVATIONS, check_activation, rest_value
-from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.base import RecurrentCell, check_bool, check_size
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 
@@ -84,10 +84,10 @@ class ElmanCell(RecurrentCell):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.input_size = check_size("input_size", input_size, minimum=0)
+        self.hidden_size = check_size("hidden_size", hidden_size, minimum=0)
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, NONLINEARITIES)
-        self.bias = bool(bias)
+        self.bias = check_bool("bias", bias)
         self._register(
             elman_parameter_shapes(input_size, hidden_size, bias),
             {"device": device, "dtype": dtype},
@@ -97,7 +97,8 @@ class ElmanCell(RecurrentCell):
     def initial_state(self, batch_size: int) -> torch.Tensor:
         """The context at the start of a sequence: (B, H) filled with f(0)."""
         return self.weight_hh.new_full(
-            (check_size("batch_size", batch_size), self.hidden_size), rest_value(self.nonlinearity)
+            (check_size("batch_size", batch_size, minimum=0), self.hidden_size),
+            rest_value(self.nonlinearity),
         )
 
     def forward(self, x_t: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,7 +8,7 @@ machine translation. *EMNLP*.
 import torch
 import torch.nn.functional as F
 
-from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.base import RecurrentCell, check_bool, check_size
 
 
 def gru_parameter_shapes(input_size: int, hidden_size: int, bias: bool) -> dict:
@@ -80,9 +80,9 @@ class GRUCell(RecurrentCell):
         self, input_size: int, hidden_size: int, bias: bool = True, *, device=None, dtype=None
     ) -> None:
         super().__init__()
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
-        self.bias = bool(bias)
+        self.input_size = check_size("input_size", input_size, minimum=0)
+        self.hidden_size = check_size("hidden_size", hidden_size, minimum=0)
+        self.bias = check_bool("bias", bias)
         self._register(
             gru_parameter_shapes(input_size, hidden_size, bias), {"device": device, "dtype": dtype}
         )
@@ -90,7 +90,9 @@ class GRUCell(RecurrentCell):
 
     def initial_state(self, batch_size: int) -> torch.Tensor:
         """Zeros, (B, H)."""
-        return self.weight_hh.new_zeros((check_size("batch_size", batch_size), self.hidden_size))
+        return self.weight_hh.new_zeros(
+            (check_size("batch_size", batch_size, minimum=0), self.hidden_size)
+        )
 
     def forward(self, x_t: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Advance one step: returns ``(y_t, state)``, both the new hidden state (B, H)."""

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.cells.activations import ACTIVATIONS, check_activation, rest_value
-from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.base import RecurrentCell, check_bool, check_size
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 OUTPUT_NONLINEARITIES = ("sigmoid", "tanh", "relu", "identity")
@@ -100,14 +100,14 @@ class JordanCell(RecurrentCell):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
-        self.output_size = check_size("output_size", output_size)
+        self.input_size = check_size("input_size", input_size, minimum=0)
+        self.hidden_size = check_size("hidden_size", hidden_size, minimum=0)
+        self.output_size = check_size("output_size", output_size, minimum=0)
         self.nonlinearity = check_activation("nonlinearity", nonlinearity, NONLINEARITIES)
         self.output_nonlinearity = check_activation(
             "output_nonlinearity", output_nonlinearity, OUTPUT_NONLINEARITIES
         )
-        self.bias = bool(bias)
+        self.bias = check_bool("bias", bias)
         self._register(
             jordan_parameter_shapes(input_size, hidden_size, output_size, bias),
             {"device": device, "dtype": dtype},
@@ -117,7 +117,7 @@ class JordanCell(RecurrentCell):
     def initial_state(self, batch_size: int) -> torch.Tensor:
         """The context at the start of a sequence: (B, O) filled with g(0)."""
         return self.weight_hh.new_full(
-            (check_size("batch_size", batch_size), self.output_size),
+            (check_size("batch_size", batch_size, minimum=0), self.output_size),
             rest_value(self.output_nonlinearity),
         )
 

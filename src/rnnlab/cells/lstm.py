@@ -4,6 +4,9 @@ Hochreiter, S. and Schmidhuber, J. (1997). Long short-term memory. *Neural Compu
 Gers, F. A., Schmidhuber, J. and Cummins, F. (2000). Learning to forget: continual prediction
 with LSTM. *Neural Computation*, 12(10) (the forget gate).
 Gers, F. A. and Schmidhuber, J. (2000). Recurrent nets that time and count. *IJCNN* (peepholes).
+Sak, H., Senior, A. and Beaufays, F. (2014). Long short-term memory recurrent neural network
+architectures for large scale acoustic modeling. *Interspeech* (the projection, torch.nn.LSTM's
+``proj_size``; only the layer :class:`rnnlab.LSTM` has it, as in torch.nn).
 """
 
 from typing import NamedTuple
@@ -11,7 +14,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from rnnlab.cells.base import RecurrentCell, check_size
+from rnnlab.cells.base import RecurrentCell, check_bool, check_size
 
 
 class LSTMState(NamedTuple):
@@ -21,14 +24,22 @@ class LSTMState(NamedTuple):
     c: torch.Tensor
 
 
-def lstm_parameter_shapes(input_size: int, hidden_size: int, bias: bool, peephole: bool) -> dict:
-    """Parameter name -> shape (None where absent); gates stacked i, f, g, o."""
-    H = hidden_size
+def lstm_parameter_shapes(
+    input_size: int, hidden_size: int, bias: bool, peephole: bool, proj_size: int = 0
+) -> dict:
+    """Parameter name -> shape (None where absent); gates stacked i, f, g, o.
+
+    With ``proj_size`` P > 0 the recurrent state ``h`` has P units: ``weight_hh`` is (4H, P)
+    and ``weight_hr`` (P, H) projects ``o * tanh(c)`` down to it, in torch.nn.LSTM's order
+    (``weight_hr`` after the biases).
+    """
+    H, P = hidden_size, proj_size
     return {
         "weight_ih": (4 * H, input_size),
-        "weight_hh": (4 * H, H),
+        "weight_hh": (4 * H, P or H),
         "bias_ih": (4 * H,) if bias else None,
         "bias_hh": (4 * H,) if bias else None,
+        "weight_hr": (P, H) if P else None,
         "weight_peephole": (3, H) if peephole else None,
     }
 
@@ -41,8 +52,13 @@ def lstm_step(
     bias_ih: torch.Tensor | None,
     bias_hh: torch.Tensor | None,
     weight_peephole: torch.Tensor | None = None,
+    weight_hr: torch.Tensor | None = None,
 ) -> tuple[LSTMState, torch.Tensor]:
-    """One LSTM step. Returns the new state and the gates ``i, f, g, o`` as (B, 4, H)."""
+    """One LSTM step. Returns the new state and the gates ``i, f, g, o`` as (B, 4, H).
+
+    With ``weight_hr`` (P, H) the new ``h`` is the projection ``(o * tanh(c)) W_hr^T``, (B, P),
+    as in torch.nn.LSTM with ``proj_size=P``; ``c`` stays (B, H).
+    """
     h, c = state
     a_i, a_f, a_g, a_o = (
         F.linear(x_t, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
@@ -58,6 +74,8 @@ def lstm_step(
         a_o = a_o + weight_peephole[2] * c_t  # the output gate peeks at the new cell (Gers 2000)
     o = torch.sigmoid(a_o)
     h_t = o * torch.tanh(c_t)
+    if weight_hr is not None:
+        h_t = F.linear(h_t, weight_hr)  # (B, P): the projection of Sak et al. (2014)
     return LSTMState(h_t, c_t), torch.stack((i, f, g, o), dim=1)
 
 
@@ -91,7 +109,9 @@ class LSTMCell(RecurrentCell):
 
     The bracketed peephole terms (Gers & Schmidhuber 2000) are elementwise, one weight per cell,
     and present only with ``peephole=True``; without them this is exactly torch.nn.LSTMCell.
-    The forget gate is Gers, Schmidhuber & Cummins (2000); the 1997 LSTM had none.
+    The forget gate is Gers, Schmidhuber & Cummins (2000); the 1997 LSTM had none. Like
+    torch.nn.LSTMCell, the cell has no projection; the layer :class:`rnnlab.LSTM` has
+    ``proj_size``.
 
     Args:
         input_size: I.
@@ -132,10 +152,10 @@ class LSTMCell(RecurrentCell):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.input_size = check_size("input_size", input_size)
-        self.hidden_size = check_size("hidden_size", hidden_size)
-        self.bias = bool(bias)
-        self.peephole = bool(peephole)
+        self.input_size = check_size("input_size", input_size, minimum=0)
+        self.hidden_size = check_size("hidden_size", hidden_size, minimum=0)
+        self.bias = check_bool("bias", bias)
+        self.peephole = check_bool("peephole", peephole)
         self.forget_bias = check_forget_bias(forget_bias)
         if self.forget_bias is not None and not self.bias:
             raise ValueError("forget_bias needs bias=True; got bias=False")
@@ -153,7 +173,9 @@ class LSTMCell(RecurrentCell):
 
     def initial_state(self, batch_size: int) -> LSTMState:
         """Zeros for ``h`` and ``c``, each (B, H)."""
-        zeros = self.weight_hh.new_zeros((check_size("batch_size", batch_size), self.hidden_size))
+        zeros = self.weight_hh.new_zeros(
+            (check_size("batch_size", batch_size, minimum=0), self.hidden_size)
+        )
         return LSTMState(zeros, zeros.clone())
 
     def forward(self, x_t: torch.Tensor, state: LSTMState) -> tuple[torch.Tensor, LSTMState]:
