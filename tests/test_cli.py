@@ -1,8 +1,10 @@
-"""The command line as a user meets it: help, list, mistakes, train, Ctrl-C, SIGKILL, resume."""
+"""The command line as a user meets it: help, list, mistakes, train, Ctrl-C, SIGTERM, SIGKILL,
+resume, two runs on one directory, a full disk, a model too large for the machine."""
 
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -12,8 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab.train.checkpoint import load_checkpoint
+from rnnlab import cli
+from rnnlab.train import trainer
+from rnnlab.train.checkpoint import list_checkpoints, load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
+from tests.train.faults import NO_SPACE, full_disk_at
 
 RNNLAB = [str(Path(sys.executable).parent / "rnnlab")]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -128,7 +133,7 @@ def uninterrupted(tmp_path_factory):
     return RunDirectory(directory / "run")
 
 
-def start_and_stop(tmp_path, at_step: int, how: signal.Signals) -> tuple[RunDirectory, int]:
+def start_and_stop(tmp_path, at_step: int, how: signal.Signals) -> tuple[RunDirectory, int, str]:
     (tmp_path / "run.toml").write_text(LONG_RUN)
     run = RunDirectory(tmp_path / "run")
     process = subprocess.Popen(
@@ -143,8 +148,16 @@ def start_and_stop(tmp_path, at_step: int, how: signal.Signals) -> tuple[RunDire
         time.sleep(0.002)
     assert process.poll() is None, f"the run ended before step {at_step}: {process.stderr.read()}"
     process.send_signal(how)
-    process.communicate(timeout=60)
-    return run, process.returncode
+    stdout, _ = process.communicate(timeout=60)
+    return run, process.returncode, stdout
+
+
+def stable_metrics(run: RunDirectory) -> list[dict]:
+    """The metrics records of a run without what depends on the machine's speed."""
+    return [
+        {k: v for k, v in r.items() if k not in ("wall_time", "tokens_per_s")}
+        for r in run.read_metrics()
+    ]
 
 
 def assert_same_run(run: RunDirectory, reference: RunDirectory, note: str) -> None:
@@ -153,20 +166,12 @@ def assert_same_run(run: RunDirectory, reference: RunDirectory, note: str) -> No
         load_checkpoint(reference.checkpoints).model_state,
     )
     assert all(torch.equal(a[k], b[k]) for k in b), f"weights differ ({note})"
-
-    def stable(records):
-        return [
-            {k: v for k, v in r.items() if k not in ("wall_time", "tokens_per_s")} for r in records
-        ]
-
-    assert stable(run.read_metrics()) == stable(reference.read_metrics()), (
-        f"metrics differ ({note})"
-    )
+    assert stable_metrics(run) == stable_metrics(reference), f"metrics differ ({note})"
 
 
 def test_sigkill_at_a_random_step_then_resume_ends_identically(tmp_path, uninterrupted):
     at_step = random.randint(5, 1000)
-    run, code = start_and_stop(tmp_path, at_step, signal.SIGKILL)
+    run, code, _ = start_and_stop(tmp_path, at_step, signal.SIGKILL)
     assert code == -signal.SIGKILL
     result = rnnlab("resume", run.path, "--quiet")
     assert result.returncode == 0, f"{result.stderr} (killed at step {at_step})"
@@ -174,16 +179,65 @@ def test_sigkill_at_a_random_step_then_resume_ends_identically(tmp_path, uninter
     assert_same_run(run, uninterrupted, f"killed at step {at_step}")
 
 
-def test_ctrl_c_checkpoints_then_resume_ends_identically(tmp_path, uninterrupted):
-    run, code = start_and_stop(tmp_path, 333, signal.SIGINT)
-    assert code == 130
+@pytest.mark.parametrize(
+    "how, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl_c", "sigterm"]
+)
+def test_a_signal_checkpoints_then_resume_ends_identically(tmp_path, uninterrupted, how, status):
+    run, code, stdout = start_and_stop(tmp_path, 333, how)
+    assert code == status  # 128 + the signal's number
+    step = int(re.search(r"^interrupted at step (\d+) ", stdout, re.MULTILINE).group(1))
+    assert step >= 333 and f"continue with: rnnlab resume {run.path}" in stdout
+    assert load_checkpoint(run.checkpoints).name == f"step-{step:08d}"  # after the current step
     result = rnnlab("resume", run.path, "--quiet")
     assert result.returncode == 0, result.stderr
-    assert_same_run(run, uninterrupted, "interrupted with SIGINT")
+    assert_same_run(run, uninterrupted, f"interrupted with {how.name} at step {step}")
+
+
+def test_two_trains_on_one_directory_at_once_one_runs_the_other_refuses(tmp_path, uninterrupted):
+    (tmp_path / "run.toml").write_text(LONG_RUN)
+    run = RunDirectory(tmp_path / "run")
+    command = [*RNNLAB, "train", tmp_path / "run.toml", "--out", run.path, "--quiet"]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while all(p.poll() is None for p in processes) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        refused = [p for p in processes if p.poll() is not None]
+        assert len(refused) == 1, "neither run was refused within 60 s"
+        (loser,) = refused
+        (winner,) = [p for p in processes if p is not loser]
+        _, stderr = loser.communicate(timeout=10)
+        assert loser.returncode == 2, stderr
+        assert stderr.splitlines() == [
+            f"error: {run.path} is in use: another run (pid {winner.pid}) holds its lock "
+            f"({run.path / '.lock'}); wait for it to end or stop it, or choose another directory"
+        ]
+        # `rnnlab resume` takes the same lock, so it cannot join the run either.
+        resumed = rnnlab("resume", run.path, "--quiet")
+        assert resumed.returncode == 2 and "is in use: another run" in resumed.stderr
+        assert winner.poll() is None
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=60)
+    assert winner.returncode == 143, winner.stderr
+    # Nothing was corrupted: the run is, record for record, the start of an undisturbed one (the
+    # refused train wrote nothing into it), every checkpoint loads, and it is free to resume.
+    records = stable_metrics(run)
+    assert len(records) > 0 and records == stable_metrics(uninterrupted)[: len(records)]
+    for name in list_checkpoints(run.checkpoints):
+        load_checkpoint(run.checkpoints, name)
+    assert load_checkpoint(run.checkpoints).meta["state"]["step"] >= records[-1]["step"]
+    with RunDirectory.open(run.path).lock() as free:
+        assert free.locked
 
 
 def test_resume_reports_a_damaged_checkpoint_and_can_use_an_earlier_one(tmp_path, uninterrupted):
-    run, _ = start_and_stop(tmp_path, 200, signal.SIGKILL)
+    run, _, _ = start_and_stop(tmp_path, 200, signal.SIGKILL)
     names = sorted(p.name for p in run.checkpoints.iterdir() if p.name.startswith("step-"))
     newest = run.checkpoints / names[-1] / "model.safetensors"
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
@@ -194,6 +248,95 @@ def test_resume_reports_a_damaged_checkpoint_and_can_use_an_earlier_one(tmp_path
     result = rnnlab("resume", run.path, "--checkpoint", names[-2], "--quiet")
     assert result.returncode == 0, result.stderr
     assert_same_run(run, uninterrupted, f"resumed from {names[-2]}")
+
+
+# A few steps of a tiny network, a checkpoint every third: the disk fills at step 6's.
+TINY_RUN = """
+[model]
+kind = "elman"
+hidden_size = 4
+[task]
+name = "letters"
+num_consonants = 30
+[training]
+batch_size = 2
+bptt = "truncated"
+chunk_length = 5
+max_steps = 9
+log_every = 3
+eval_every = 100
+checkpoint_every = 3
+"""
+
+
+def disk_full_at_step(monkeypatch, at_step: int, k: int, calls: list[str]):
+    """The trainer's save_checkpoint, on a disk that fills at the k-th write of step
+    ``at_step``'s checkpoint; the writes made for it go to ``calls``."""
+    save = trainer.save_checkpoint
+
+    def save_on_a_filling_disk(directory, step, *args, **kwargs):
+        if step != at_step:
+            return save(directory, step, *args, **kwargs)
+        with full_disk_at(monkeypatch, k) as made:
+            try:
+                return save(directory, step, *args, **kwargs)
+            finally:
+                calls.extend(made)
+
+    return save_on_a_filling_disk
+
+
+def test_a_full_disk_at_any_write_of_a_checkpoint_is_one_line_and_the_run_resumes(
+    tmp_path, monkeypatch, capsys
+):
+    """Every write of the step-6 checkpoint fails in turn, as a full disk would fail it."""
+    (tmp_path / "run.toml").write_text(TINY_RUN)
+    cli.main(["train", str(tmp_path / "run.toml"), "--out", str(tmp_path / "whole"), "--quiet"])
+    whole = RunDirectory(tmp_path / "whole")
+    for k in range(1, 100):
+        calls = []
+        out = tmp_path / f"full-at-{k}"
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            patch.setattr(trainer, "save_checkpoint", disk_full_at_step(patch, 6, k, calls))
+            try:
+                cli.main(["train", str(tmp_path / "run.toml"), "--out", str(out), "--quiet"])
+                status = 0
+            except SystemExit as exit:
+                status = exit.code
+        stderr = capsys.readouterr().err
+        if len(calls) < k:  # past the last write of the checkpoint: it went through
+            assert status == 0, stderr
+            break
+        run = RunDirectory(out)
+        if status == 0:  # a failure that changes nothing (mkdir of what exists)
+            assert_same_run(run, whole, f"write {k} of step 6 failed")
+            continue
+        assert status == 2
+        assert stderr.startswith(f"error: cannot write checkpoint {run.checkpoints}/step-00000006")
+        assert len(stderr.splitlines()) == 1 and NO_SPACE in stderr and "Traceback" not in stderr
+        assert f"continue with `rnnlab resume {out}`" in stderr
+        for name in list_checkpoints(run.checkpoints):  # every checkpoint there loads
+            load_checkpoint(run.checkpoints, name)
+        cli.main(["resume", str(out), "--quiet"])
+        assert_same_run(run, whole, f"write {k} of step 6 failed, then resumed")
+    else:
+        raise AssertionError("the checkpoint never got through: the fault injection is broken")
+    assert k > 12
+
+
+def test_a_model_too_large_for_the_machine_is_refused_before_allocation(tmp_path):
+    result = rnnlab("train", EXAMPLES / "elman_letters.toml", "--out", tmp_path / "big",
+                    "--set", "model.hidden_size=100000000")  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(
+        # 1e8 x 1e8 recurrent weights, 1e8 x 6 input weights, 2e8 biases, a 6 x 1e8 readout
+        "error: [model] is too large for this machine: 10,000,001,400,000,006 parameters take "
+        "40,000,005,600,000,024 bytes (40.0 PB) as float32, but only "
+    )
+    assert "of memory is available" in result.stderr and "Traceback" not in result.stderr
+    assert list_checkpoints(tmp_path / "big" / "checkpoints") == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

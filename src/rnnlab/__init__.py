@@ -18,18 +18,57 @@ Networks trained by ``rnnlab train``
     beam search).
 """
 
-from rnnlab import reference, tasks
-from rnnlab.cells import ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
-from rnnlab.layers import (
-    GRU,
-    LSTM,
-    Elman,
-    ElmanTrace,
-    GRUTrace,
-    Jordan,
-    JordanTrace,
-    LSTMTrace,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers and editors see them
+    from rnnlab import reference, tasks
+    from rnnlab.cells import ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
+    from rnnlab.layers import (
+        GRU,
+        LSTM,
+        Elman,
+        ElmanTrace,
+        GRUTrace,
+        Jordan,
+        JordanTrace,
+        LSTMTrace,
+    )
+
+# Where each public name lives. They are imported on first use (PEP 562), so that
+# `rnnlab --help` and `rnnlab list` answer without importing torch.
+_MODULE_OF = {
+    "GRU": "rnnlab.layers",
+    "LSTM": "rnnlab.layers",
+    "Elman": "rnnlab.layers",
+    "ElmanTrace": "rnnlab.layers",
+    "GRUTrace": "rnnlab.layers",
+    "Jordan": "rnnlab.layers",
+    "JordanTrace": "rnnlab.layers",
+    "LSTMTrace": "rnnlab.layers",
+    "ElmanCell": "rnnlab.cells",
+    "GRUCell": "rnnlab.cells",
+    "JordanCell": "rnnlab.cells",
+    "LSTMCell": "rnnlab.cells",
+    "LSTMState": "rnnlab.cells",
+}
+_SUBMODULES = ("reference", "tasks")
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"rnnlab.{name}")
+    elif name in _MODULE_OF:
+        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    else:
+        raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 

@@ -2,10 +2,12 @@
 
 A user mistake (a missing file, a bad config, an unknown option) prints one line starting with
 ``error:`` and exits with status 2; ``--debug`` shows the traceback instead.
+
+Each command imports what it needs when it runs, so that ``rnnlab --help`` and ``rnnlab list``
+answer without importing torch (tests/test_cli_imports.py).
 """
 
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -13,9 +15,6 @@ from pathlib import Path
 import click
 
 from rnnlab.errors import RnnlabError
-from rnnlab.experiments import EXPERIMENTS
-from rnnlab.network import MODELS
-from rnnlab.tasks.registry import TASKS
 
 
 @click.group(
@@ -32,12 +31,9 @@ def cli(context: click.Context, debug: bool) -> None:
 @cli.command("list", epilog="Example: rnnlab list")
 def list_command() -> None:
     """List the built-in tasks, models and experiments."""
-    sections = {
-        "tasks": {name: task.description for name, (_, task) in TASKS.items()},
-        "models": {name: description for name, (_, description) in MODELS.items()},
-        "experiments": EXPERIMENTS,
-    }
-    for title, entries in sections.items():
+    from rnnlab.catalog import catalog
+
+    for title, entries in catalog().items():
         click.echo(f"{title}:")
         for name, description in entries.items():
             click.echo(f"  {name:<14} {description}")
@@ -335,38 +331,33 @@ def _check_device(device: str) -> None:
 
 
 def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet: bool) -> None:
+    from rnnlab.train.interrupt import StopOnSignals
     from rnnlab.train.progress import ProgressDisplay
     from rnnlab.train.trainer import fit
 
-    interrupted = []
-
-    def on_interrupt(signum, frame):
-        if interrupted:  # a second Ctrl-C: stop now, from the last checkpoint
-            raise KeyboardInterrupt
-        interrupted.append(True)
-        print("\nstopping after this step (Ctrl-C again to stop at once)", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
+    with StopOnSignals() as stop:  # SIGINT (Ctrl-C), SIGTERM (a pre-emption): checkpoint, stop
         result = fit(
             run, config, resume=resume, checkpoint=checkpoint, device=device,
-            display=ProgressDisplay("quiet" if quiet else "auto"),
-            should_stop=lambda: bool(interrupted),
+            display=ProgressDisplay("quiet" if quiet else "auto"), should_stop=stop,
         )  # fmt: skip
-    finally:
-        signal.signal(signal.SIGINT, previous)
     validation = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
     click.echo(f"{result.reason} at step {result.step} (epoch {result.epoch})  {validation}")
     if result.reason == "interrupted":
         click.echo(f"continue with: rnnlab resume {run.path}")
-        sys.exit(130)
+        sys.exit(stop.exit_status)  # 128 + N: 130 for SIGINT, 143 for SIGTERM
     click.echo(f"evaluate with: rnnlab evaluate {run.path} --split test")
+
+
+def _diverged(error: RnnlabError) -> bool:
+    """Whether ``error`` is a training that diverged (exit status 1: not a user mistake)."""
+    # Importing the trainer here would import torch for every mistake, such as a missing file;
+    # a TrainingDivergedError can only exist once the trainer module has been imported.
+    trainer = sys.modules.get("rnnlab.train.trainer")
+    return trainer is not None and isinstance(error, trainer.TrainingDivergedError)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; user mistakes become one ``error:`` line and exit status 2."""
-    from rnnlab.train.trainer import TrainingDivergedError
-
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
@@ -385,16 +376,11 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see {error.ctx.command_path} --help)" if error.ctx else ""
         click.echo(f"error: {error.format_message()}{hint}", err=True)
         sys.exit(2)
-    except TrainingDivergedError as error:
-        if debug:
-            raise
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
     except RnnlabError as error:
         if debug:
             raise
         click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        sys.exit(1 if _diverged(error) else 2)
     except KeyboardInterrupt:
         click.echo("interrupted; continue from the last checkpoint with `rnnlab resume`", err=True)
         sys.exit(130)

@@ -14,3 +14,11 @@ class ConfigError(RnnlabError, ValueError):
 
 class CheckpointError(RnnlabError):
     """A checkpoint that is missing, truncated, corrupted or tampered with."""
+
+
+class StorageError(RnnlabError):
+    """A run's file could not be written: the disk is full, over quota or read-only.
+
+    What was written before is intact (checkpoints are written atomically), so the run can
+    continue with ``rnnlab resume`` once there is room.
+    """

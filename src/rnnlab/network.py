@@ -1,17 +1,25 @@
 """A trainable network: one recurrent layer (stacked, directions) and a linear readout.
 
 The ``[model]`` section of a run's config is one of the model configs here, chosen by its
-``kind``; :func:`build_network` turns it into a :class:`Network` for a task's sizes.
+``kind``; :func:`build_network` turns it into a :class:`Network` for a task's sizes, after
+:func:`parameter_count` has checked, without allocating, that its parameters fit in the memory
+available.
 """
 
+import math
 from typing import Annotated, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from rnnlab.cells.elman import elman_parameter_shapes
+from rnnlab.cells.gru import gru_parameter_shapes
+from rnnlab.cells.jordan import jordan_parameter_shapes
+from rnnlab.cells.lstm import lstm_parameter_shapes
 from rnnlab.errors import ConfigError
 from rnnlab.layers import GRU, LSTM, Elman, Jordan, LSTMState, RecurrentLayer
+from rnnlab.memory import available_memory, format_bytes
 from rnnlab.tasks.base import Loss, predictions_from_outputs
 
 
@@ -214,15 +222,16 @@ def build_network(
             "model.embedding_dim embeds token inputs, but this task's inputs are vectors; "
             "remove embedding_dim"
         )
-    vocab_size = input_size if tokens else None
-    if config.embedding_dim is not None:
-        input_size = config.embedding_dim
-    layer = _build_layer(config, input_size, config.bidirectional, config.dropout)
     if config.highway is not None and (tokens or per_sequence):
         raise ConfigError(
             "model.highway adds a linear map of the last inputs to every output; it needs "
             "vector inputs and an output at every step (a forecasting task)"
         )
+    _refuse_if_too_large(parameter_count(config, input_size, output_size, tokens=tokens))
+    vocab_size = input_size if tokens else None
+    if config.embedding_dim is not None:
+        input_size = config.embedding_dim
+    layer = _build_layer(config, input_size, config.bidirectional, config.dropout)
     return Network(
         layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
         per_sequence=per_sequence, output_dropout=config.output_dropout,
@@ -237,6 +246,9 @@ def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size
     embeddings, and between stacked layers when there are several."""
     from rnnlab.seq2seq import Seq2Seq
 
+    _refuse_if_too_large(
+        parameter_count(config, source_vocab_size, target_vocab_size, seq2seq=True)
+    )
     embedding_dim = config.embedding_dim or config.hidden_size
     between = config.dropout if config.num_layers > 1 else 0.0
     encoder = _build_layer(config, embedding_dim, config.bidirectional, between)
@@ -246,6 +258,101 @@ def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size
         encoder, decoder, source_vocab_size, target_vocab_size, embedding_dim,
         attention=config.attention, dropout=config.dropout, output_dropout=config.output_dropout,
     )  # fmt: skip
+
+
+def parameter_count(
+    config: ModelConfig,
+    input_size: int,
+    output_size: int,
+    *,
+    tokens: bool = False,
+    seq2seq: bool = False,
+) -> int:
+    """The number of parameters :func:`build_network` makes for these sizes, without making
+    them: from the cell families' parameter shapes (``cells/*.py``) and the readout's.
+
+    ``input_size`` and ``output_size`` are as for :func:`build_network` (vocabulary sizes for
+    ``seq2seq``); ``per_sequence`` changes no parameter, so it is not asked for.
+    """
+    if seq2seq:
+        return _seq2seq_parameter_count(config, input_size, output_size)
+    D = 2 if config.bidirectional else 1
+    features = D * _output_size_per_direction(config)  # what the top layer gives
+    count = 0
+    if tokens and config.embedding_dim is not None:
+        count += input_size * config.embedding_dim  # the embedding table
+        input_size = config.embedding_dim
+    count += _layer_parameter_count(config, input_size, config.bidirectional)
+    count += features * output_size + output_size  # the readout
+    if config.highway is not None:
+        count += input_size * output_size * config.highway + output_size  # Conv1d
+    return count
+
+
+def _seq2seq_parameter_count(config: ModelConfig, source_vocab: int, target_vocab: int) -> int:
+    """The parameters of :func:`build_seq2seq`, part by part as :class:`rnnlab.seq2seq.Seq2Seq`
+    lays them out."""
+    D = 2 if config.bidirectional else 1
+    embedding_dim = config.embedding_dim or config.hidden_size
+    per_direction = _output_size_per_direction(config)
+    context = D * per_direction
+    state_sizes = [per_direction]  # h
+    if isinstance(config, LSTMConfig):
+        state_sizes.append(config.hidden_size)  # c
+    count = (source_vocab + target_vocab) * embedding_dim
+    count += _layer_parameter_count(config, embedding_dim, config.bidirectional)  # encoder
+    count += _layer_parameter_count(config, embedding_dim + context, False)  # decoder
+    if D == 2:
+        count += sum(2 * size * size + size for size in state_sizes)  # the bridges
+    query = state_sizes[0]
+    if config.attention == "additive":
+        count += query * query + context * query + query
+    elif config.attention == "dot" and context != query:
+        count += context * query
+    count += (per_direction + context) * target_vocab + target_vocab  # the readout
+    return count
+
+
+def _output_size_per_direction(config: ModelConfig) -> int:
+    return config.output_size if isinstance(config, JordanConfig) else config.hidden_size
+
+
+def _layer_parameter_count(config: ModelConfig, input_size: int, bidirectional: bool) -> int:
+    """The parameters of the layer :func:`_build_layer` makes, as ``RecurrentLayer._build``
+    registers them: each stacked layer reads the one below, both directions of it."""
+    D = 2 if bidirectional else 1
+    H = config.hidden_size
+    count = 0
+    for layer in range(config.num_layers):
+        layer_input = input_size if layer == 0 else D * _output_size_per_direction(config)
+        if isinstance(config, ElmanConfig):
+            shapes = elman_parameter_shapes(layer_input, H, config.bias)
+        elif isinstance(config, JordanConfig):
+            shapes = jordan_parameter_shapes(layer_input, H, config.output_size, config.bias)
+        elif isinstance(config, GRUConfig):
+            shapes = gru_parameter_shapes(layer_input, H, config.bias)
+        else:
+            shapes = lstm_parameter_shapes(layer_input, H, config.bias, config.peephole)
+        count += D * sum(math.prod(shape) for shape in shapes.values() if shape is not None)
+    return count
+
+
+def _refuse_if_too_large(count: int) -> None:
+    """A ConfigError, before anything is allocated, if ``count`` parameters of the default
+    dtype do not fit in the memory available (nothing is refused where that is unknown).
+
+    Only the parameters are counted: training needs about as much again for the gradients, and
+    twice that for Adam's moments, which this does not promise."""
+    dtype = torch.get_default_dtype()
+    size = count * dtype.itemsize
+    available = available_memory()
+    if available is not None and size > available:
+        raise ConfigError(
+            f"[model] is too large for this machine: {count:,} parameters take {size:,} bytes "
+            f"({format_bytes(size)}) as {str(dtype).removeprefix('torch.')}, but only "
+            f"{format_bytes(available)} of memory is available; make model.hidden_size, "
+            f"model.num_layers or model.embedding_dim smaller"
+        )
 
 
 def _build_layer(

@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab.errors import CheckpointError
+from rnnlab.errors import CheckpointError, StorageError
 from rnnlab.train.checkpoint import (
+    TMP_PREFIX,
     Checkpoint,
     checkpoint_name,
     latest_checkpoint,
@@ -22,6 +23,7 @@ from rnnlab.train.checkpoint import (
     optimizer_state_to_tensors,
     save_checkpoint,
 )
+from tests.train.faults import NO_SPACE, full_disk_at
 
 DEAD_PID = 2**31 - 1  # above any Linux pid_max, so no process has it
 
@@ -195,6 +197,59 @@ def test_temporary_directory_of_a_running_process_is_kept(checkpoints: Path) -> 
     _save(checkpoints, 300)
     assert running.exists()
     assert list_checkpoints(checkpoints) == ["step-00000100", "step-00000300"]
+
+
+@pytest.mark.parametrize("step", [30, 20], ids=["new_step", "same_step_again"])
+def test_a_full_disk_at_any_write_leaves_every_earlier_checkpoint_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    """The disk fills at the 1st, 2nd, ... write of a checkpoint (of a new step, or of step 20
+    again, as after a resume from an earlier one) until one gets through whole."""
+    new_model, new_training = _states(99)
+    for k in range(1, 100):
+        directory = tmp_path / f"full-at-{k}" / "checkpoints"
+        _save(directory, 10)
+        _save(directory, 20)
+        before = {name: load_checkpoint(directory, name) for name in list_checkpoints(directory)}
+        with full_disk_at(monkeypatch, k) as calls:
+            try:
+                save_checkpoint(directory, step, new_model, new_training, {"new": True}, keep=3)
+            except StorageError as error:
+                failure = str(error)
+            else:
+                failure = None
+        if len(calls) < k:  # k is past the last write: every one of them has failed once
+            assert failure is None
+            break
+        if failure is None:  # a failure that changes nothing (mkdir of what exists)
+            assert load_checkpoint(directory).meta == {"new": True}
+            continue
+
+        assert failure.startswith(f"cannot write checkpoint {directory / checkpoint_name(step)}")
+        assert NO_SPACE in failure and "\n" not in failure, failure
+        assert f"rnnlab resume {directory.parent}" in failure
+        # Nothing half-written is left, and every checkpoint there loads: the earlier ones as
+        # they were, or (once it was whole and in place before the failure) the new one.
+        assert not [p.name for p in directory.iterdir() if p.name.startswith(TMP_PREFIX)]
+        assert set(before) <= set(list_checkpoints(directory))
+        for name in list_checkpoints(directory):
+            loaded = load_checkpoint(directory, name)
+            if loaded.meta == {"new": True}:
+                assert name == checkpoint_name(step)
+                assert_bitwise_equal(loaded.model_state, new_model)
+            else:
+                assert_bitwise_equal(loaded.model_state, before[name].model_state)
+                assert_bitwise_equal(loaded.training_state, before[name].training_state)
+                assert loaded.meta == before[name].meta
+        assert load_checkpoint(directory).name in list_checkpoints(directory)
+        # Once there is room again, the same save goes through.
+        save_checkpoint(directory, step, new_model, new_training, {"new": True}, keep=3)
+        assert load_checkpoint(directory).meta == {"new": True}
+    else:
+        raise AssertionError("a checkpoint never got through: the fault injection is broken")
+    # mkdir, two tensor files and meta.json (each written and fsynced), renames and `latest`.
+    assert {"mkdir", "save_file", "open", "fsync", "rename", "replace"} <= set(calls)
+    assert k > 12
 
 
 # ----------------------------------------------------------------------------------------------

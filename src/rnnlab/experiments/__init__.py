@@ -10,11 +10,9 @@
 
 import importlib
 
-EXPERIMENTS = {
-    "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
-    "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
-    "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
-}
+from rnnlab.catalog import EXPERIMENTS  # name -> description, where `rnnlab list` reads them
+
+__all__ = ["EXPERIMENTS", "runner"]
 
 
 def runner(name: str):

@@ -26,7 +26,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 
 class AddingConfig(BaseModel):
@@ -42,7 +42,7 @@ class AddingConfig(BaseModel):
     num_train: int = Field(10000, ge=1, description="training sequences")
     num_val: int = Field(1000, ge=1, description="validation sequences")
     num_test: int = Field(1000, ge=1, description="test sequences")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
     @model_validator(mode="after")
     def _long_enough(self) -> "AddingConfig":

@@ -20,8 +20,18 @@ from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
+
+# The largest seed every consumer takes: scikit-learn's random_state stops at 2**32 - 1, numpy
+# refuses negative seeds, torch's Generator anything from 2**64 on.
+MAX_SEED = 2**32 - 1
 
 Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll"]
+
+
+def seed_field(description: str):
+    """The ``seed`` of a config: an integer in 0 .. :data:`MAX_SEED`, 0 by default."""
+    return Field(0, ge=0, le=MAX_SEED, description=description)
 
 
 @dataclass(frozen=True)

@@ -23,21 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rnnlab.errors import RnnlabError
 from rnnlab.tasks.base import Split, Task, next_step_split
+from rnnlab.tasks.files import read_text, require_file
 from rnnlab.tasks.vocabulary import Vocabulary
 
 
 def load_text(path: str | Path) -> str:
-    """The text of a UTF-8 file; a clear error if it is missing or not text."""
-    path = Path(path)
-    if not path.is_file():
-        raise RnnlabError(
-            f"text file {path} does not exist (a relative path is read from the current "
-            f"directory, {Path.cwd()})"
-        )
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise RnnlabError(f"{path} is not UTF-8 text: {error.reason}") from None
+    """The text of a UTF-8 file, its line endings read as ``\n``; a clear error if it is
+    missing or not text."""
+    return read_text(require_file(path, "text file"))
 
 
 class CharLMConfig(BaseModel):

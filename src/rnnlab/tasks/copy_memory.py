@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 NUM_SYMBOLS = 10
 """The alphabet: 0 blank, 1-8 data, 9 delimiter."""
@@ -46,7 +46,7 @@ class CopyMemoryConfig(BaseModel):
     num_train: int = Field(10000, ge=1, description="training sequences")
     num_val: int = Field(1000, ge=1, description="validation sequences")
     num_test: int = Field(1000, ge=1, description="test sequences")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 def copy_memory_sequences(num: int, seq_len: int, generator: torch.Generator) -> Split:

@@ -51,7 +51,7 @@ from rnnlab.baselines.forecasting import (
     rolling_origins,
 )
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import Split, Task, predictions_from_outputs
+from rnnlab.tasks.base import Split, Task, predictions_from_outputs, seed_field
 from rnnlab.tasks.time_series import Scaler, Series, load_series
 
 
@@ -77,7 +77,7 @@ class ForecastConfig(BaseModel):
     samples: int = Field(
         500, ge=10, description="gaussian: simulated paths (recursive), draws per ensemble member"
     )
-    seed: int = Field(0, description="seed of the simulated paths")
+    seed: int = seed_field("seed of the simulated paths")
     refit: bool = Field(
         False,
         description="train on the validation part too (settings chosen, for the test)",

@@ -59,9 +59,9 @@ be told apart); ``no_letters`` (one side has no letter once its placeholders are
 ``"%s: %s"``); ``too_short`` (fewer than ``min_words`` whitespace-separated English words);
 ``too_long`` (more than ``max_words`` words on either side); ``duplicate`` (an (English,
 French) pair already kept, from this file or an earlier one). The same English with two
-different translations is kept twice. A file that cannot be parsed is skipped and counted as
-``unreadable_file``, its package entry carrying the ``error``. So, over the readable files,
-``sum(entries) == len(pairs) + sum(dropped)`` less the unreadable files.
+different translations is kept twice. A file that cannot be read or parsed is skipped and
+counted as ``unreadable_file``, its package entry carrying the ``error``. So, over the
+readable files, ``sum(entries) == len(pairs) + sum(dropped)`` less the unreadable files.
 """
 
 import gettext
@@ -233,7 +233,11 @@ def read_gettext_corpus(
             f"max_words must be an integer >= min_words={min_words}, got {max_words!r}"
         )
     messages_dir = Path(locale_dir) / language / "LC_MESSAGES"
-    if not messages_dir.is_dir():
+    try:
+        found = messages_dir.is_dir()
+    except OSError as error:  # a name too long
+        raise ConfigError(f"{messages_dir} cannot be opened: {error.strerror}") from None
+    if not found:
         raise ConfigError(
             f"{messages_dir} does not exist: expected a gettext locale directory holding "
             f"{language}/LC_MESSAGES/*.mo (Debian's is /usr/share/locale)"
@@ -246,7 +250,15 @@ def read_gettext_corpus(
     packages: list[dict] = []
     dropped = dict.fromkeys(DROP_REASONS, 0)
     for file in files:
-        data = file.read_bytes()
+        try:
+            data = file.read_bytes()
+        except OSError as error:  # a directory named *.mo, no permission
+            dropped["unreadable_file"] += 1
+            packages.append(
+                {"domain": file.stem, "sha256": None, "entries": 0, "kept": 0,
+                 "error": repr(error)}
+            )  # fmt: skip
+            continue
         package: dict = {"domain": file.stem, "sha256": hashlib.sha256(data).hexdigest()}
         if file.stem.startswith(tuple(exclude)):
             packages.append({**package, "entries": 0, "kept": 0, "excluded": True})

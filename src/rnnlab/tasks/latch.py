@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 NOISE_VARIANCE = 0.2
 """Variance of the Gaussian noise after the first input."""
@@ -45,7 +45,7 @@ class LatchConfig(BaseModel):
     num_train: int = Field(10000, ge=1, description="training sequences")
     num_val: int = Field(1000, ge=1, description="validation sequences")
     num_test: int = Field(256, ge=1, description="test sequences")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 def latch_sequences(num: int, seq_len: int, generator: torch.Generator) -> Split:

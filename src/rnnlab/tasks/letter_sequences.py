@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task, next_step_split
+from rnnlab.tasks.base import Split, Task, next_step_split, seed_field
 
 FEATURES = ("Consonant", "Vowel", "Interrupted", "High", "Back", "Voiced")
 
@@ -64,7 +64,7 @@ class LettersConfig(BaseModel):
     name: Literal["letters"] = "letters"
     num_consonants: int = Field(1000, ge=2, description="consonants per stream (Elman: 1,000)")
     loss: Literal["sigmoid_mse", "bce"] = "sigmoid_mse"
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 class Letters(Task):

@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 N_HUM = ("man", "woman", "boy", "girl")
 N_AGRESS = ("dragon", "monster", "lion")
@@ -91,7 +91,7 @@ class LexicalClassesConfig(BaseModel):
 
     name: Literal["lexical_classes"] = "lexical_classes"
     num_sentences: int = Field(10000, ge=1, description="sentences per stream (Elman: 10,000)")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 class LexicalClasses(Task):

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch.nn.utils.rnn import pad_sequence
 
 from rnnlab.errors import RnnlabError
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
+from rnnlab.tasks.files import read_text, require_directory, require_file
 from rnnlab.tasks.vocabulary import Vocabulary
 
 ASCII_SYMBOLS = set(ascii_letters + " .,;'")
@@ -73,12 +74,7 @@ class NamesData:
 
 def load_names(path: str | Path, ascii_only: bool = False) -> NamesData:
     """Read every ``<Class>.txt`` in the directory ``path``; see the module docstring."""
-    path = Path(path)
-    if not path.is_dir():
-        raise RnnlabError(
-            f"names directory {path} does not exist (a relative path is read from the "
-            f"current directory, {Path.cwd()})"
-        )
+    path = require_directory(path, "names directory")
     files = sorted(path.glob("*.txt"))
     if not files:
         raise RnnlabError(f"{path} holds no <Class>.txt files")
@@ -86,10 +82,7 @@ def load_names(path: str | Path, ascii_only: bool = False) -> NamesData:
     seen: dict[str, list[str]] = {}
     labels = []
     for label, file in enumerate(files):
-        try:
-            lines = file.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as error:
-            raise RnnlabError(f"{file} is not UTF-8 text: {error.reason}") from None
+        lines = read_text(require_file(file, "names file")).splitlines()
         data.lines_per_class[file.stem] = len(lines)
         for line in lines:
             data.lines += 1
@@ -152,7 +145,7 @@ class NamesConfig(BaseModel):
         description="'balanced' weighs each class's loss by N / (classes * count), 'sqrt' by "
         "its square root",
     )
-    seed: int = Field(0, description="seed of the split; the training seed is separate")
+    seed: int = seed_field("seed of the split; the training seed is separate")
 
 
 class Names(Task):
@@ -169,9 +162,16 @@ class Names(Task):
         self.config = config
         self.data = load_names(config.path, config.ascii_only)
         self.classes = self.data.classes
-        self.indices = stratified_split(
-            self.data.labels, config.val_fraction, config.test_fraction, config.seed
-        )
+        try:
+            self.indices = stratified_split(
+                self.data.labels, config.val_fraction, config.test_fraction, config.seed
+            )
+        except ValueError as error:  # scikit-learn's: too few names, or a class of one
+            raise RnnlabError(
+                f"{config.path}: {len(self.data.names)} names in {len(self.classes)} classes "
+                f"cannot be split into train, val ({config.val_fraction}) and test "
+                f"({config.test_fraction}) with each class in every part: {error}"
+            ) from None
         self.vocabulary = Vocabulary.from_texts(self.data.names[k] for k in self.indices["train"])
         self.input_size = len(self.vocabulary)
         self.output_size = len(self.classes)

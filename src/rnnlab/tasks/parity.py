@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 
 class ParityConfig(BaseModel):
@@ -34,7 +34,7 @@ class ParityConfig(BaseModel):
     num_train: int = Field(10000, ge=1, description="training sequences")
     num_val: int = Field(1000, ge=1, description="validation sequences")
     num_test: int = Field(1000, ge=1, description="test sequences")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 def parity_sequences(num: int, seq_len: int, noise: float, generator: torch.Generator) -> Split:

@@ -24,7 +24,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 SYMBOLS = "BTPSXVE"
 """The alphabet, in the order of the one-hot units."""
@@ -127,7 +127,7 @@ class ReberConfig(BaseModel):
     num_train: int = Field(256, ge=1, description="training strings (LSTM97: 256)")
     num_val: int = Field(256, ge=1, description="validation strings")
     num_test: int = Field(256, ge=1, description="test strings (LSTM97: 256)")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 class Reber(Task):

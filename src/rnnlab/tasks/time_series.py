@@ -29,6 +29,7 @@ or test steps leaks into the inputs (no look-ahead); ``inverse`` maps forecasts 
 
 import csv
 import difflib
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from typing import Literal
 import numpy as np
 
 from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.tasks.files import read_text, require_file
 
 STATSMODELS_SERIES: dict[str, tuple[str, int]] = {
     "sunspots": ("yearly sunspot activity 1700-2008 (SUNACTIVITY)", 11),
@@ -110,20 +112,22 @@ def load_series(
     else:
         values, names, times = _read_csv(Path(path), time_column)
         label = Path(path).stem
+    where = f"series {name!r}" if name is not None else str(path)  # for errors
     if columns is not None:
         unknown = [c for c in columns if c not in names]
         if unknown or not columns:
             raise ConfigError(
-                f"columns must be a non-empty list of columns of {label!r}, which are "
+                f"columns must be a non-empty list of columns of {where}, which are "
                 f"{list(names)}; got {columns!r}"
             )
         values = values[:, [names.index(c) for c in columns]]
         names = list(columns)
     if len(values) < MINIMUM_LENGTH:
-        raise RnnlabError(
-            f"series {label!r} has {len(values)} steps; at least {MINIMUM_LENGTH} are needed"
-        )
-    values, filled = fill_missing(values, names)
+        raise RnnlabError(f"{where} has {len(values)} steps; at least {MINIMUM_LENGTH} are needed")
+    try:
+        values, filled = fill_missing(values, names)
+    except RnnlabError as error:
+        raise RnnlabError(f"{where}: {error}") from None
     return Series(
         name=label, values=values, columns=tuple(names), times=times, period=period, filled=filled
     )
@@ -187,13 +191,15 @@ def _number(cell: str) -> float | None:
 
 def _read_csv(path: Path, time_column: str | None) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Values (N, F) with NaN where missing, value column names, and times (N,) of a CSV."""
-    if not path.is_file():
-        raise RnnlabError(
-            f"CSV file {path} does not exist (a relative path is read from the current "
-            f"directory, {Path.cwd()})"
-        )
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        rows = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]
+    text = read_text(require_file(path, "CSV file"), encoding="utf-8-sig")
+    try:
+        rows = [
+            (number, row)
+            for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
+            if row
+        ]
+    except csv.Error as error:  # a field over the csv module's limit of 131072 characters
+        raise RnnlabError(f"{path} cannot be read as CSV: {error}") from None
     if not rows:
         raise RnnlabError(f"{path} is empty; expected a header row of column names, then data")
     header = [cell.strip() for cell in rows[0][1]]
@@ -260,8 +266,16 @@ class Scaler:
         if transform not in ("none", "sqrt", "log1p"):
             raise ConfigError(f"transform must be 'none', 'sqrt' or 'log1p', got {transform!r}")
         transformed = _forward(values, transform)
-        std = transformed.std(axis=0)
-        return cls(transform, transformed.mean(axis=0), np.where(std > 0, std, 1.0))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+            mean, std = transformed.mean(axis=0), transformed.std(axis=0)
+        overflow = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if overflow.size:
+            raise RnnlabError(
+                f"column {int(overflow[0])} holds values too large to standardise (up to "
+                f"{np.abs(transformed[:, overflow[0]]).max():.3g}; its mean or standard "
+                f"deviation overflows float64): rescale it, or use transform = 'log1p'"
+            )
+        return cls(transform, mean, np.where(std > 0, std, 1.0))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """Scaled values, of the same shape (..., F) as ``values``."""

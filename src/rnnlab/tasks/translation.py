@@ -36,7 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch.nn.utils.rnn import pad_sequence
 
 from rnnlab.errors import RnnlabError
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
+from rnnlab.tasks.files import read_text, require_file
 from rnnlab.tasks.word_vocabulary import PAD_ID, WordVocabulary
 
 if TYPE_CHECKING:
@@ -61,17 +62,9 @@ def tokenise(text: str) -> list[str]:
 
 def load_pairs(path: str | Path) -> list[tuple[str, str]]:
     """The (source, target) pairs of a tab-separated UTF-8 file; empty lines skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise RnnlabError(
-            f"sentence-pair file {path} does not exist (a relative path is read from the "
-            f"current directory, {Path.cwd()})"
-        )
+    path = require_file(path, "sentence-pair file")
     pairs = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise RnnlabError(f"{path} is not UTF-8 text: {error.reason}") from None
+    lines = read_text(path).splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -125,7 +118,7 @@ class TranslationConfig(BaseModel):
     min_freq: int = Field(2, ge=1, description="training occurrences for a word to get an id")
     val_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of source sentences")
     test_fraction: float = Field(0.1, gt=0, lt=0.5, description="share of source sentences")
-    seed: int = Field(0, description="seed of the split; the training seed is separate")
+    seed: int = seed_field("seed of the split; the training seed is separate")
     beam_size: int = Field(4, ge=1, description="evaluate: beam width (1 = greedy)")
     length_alpha: float = Field(0.75, ge=0, description="evaluate: score log P / length**alpha")
     eval_sources: int | None = Field(

@@ -18,7 +18,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, seed_field
 
 NOISE_VARIANCE = 0.2
 """Variance of the Gaussian noise after the informative elements."""
@@ -38,7 +38,7 @@ class TwoSequenceConfig(BaseModel):
     num_train: int = Field(10000, ge=1, description="training sequences")
     num_val: int = Field(1000, ge=1, description="validation sequences")
     num_test: int = Field(256, ge=1, description="test sequences")
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
     @model_validator(mode="after")
     def _informative_fits(self) -> "TwoSequenceConfig":

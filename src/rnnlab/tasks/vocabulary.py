@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from rnnlab.errors import RnnlabError
+from rnnlab.tasks.files import read_text, require_file
 
 PAD = "<pad>"
 UNKNOWN = "<unk>"
@@ -65,13 +66,17 @@ class Vocabulary:
     def load(cls, path: Path) -> tuple["Vocabulary", dict]:
         """The vocabulary saved at ``path`` and the extra entries saved with it."""
         path = Path(path)
+        missing = f"{path} is missing: this run has no saved vocabulary"
+        text = read_text(require_file(path, "vocabulary file", missing=missing))
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            symbols = data.pop("symbols")
-        except FileNotFoundError:
-            raise RnnlabError(f"{path} is missing: this run has no saved vocabulary") from None
-        except (json.JSONDecodeError, KeyError, AttributeError):
+            data = json.loads(text)
+        except json.JSONDecodeError:
             raise RnnlabError(f"{path} is not a vocabulary file (damaged?)") from None
+        if not (isinstance(data, dict) and "symbols" in data):
+            raise RnnlabError(f"{path} is not a vocabulary file (damaged?): no symbols")
+        symbols = data.pop("symbols")
+        if not (isinstance(symbols, list) and all(isinstance(s, str) for s in symbols)):
+            raise RnnlabError(f"{path}: symbols must be a list of strings (damaged?)")
         if symbols[:2] != [PAD, UNKNOWN]:
             raise RnnlabError(f"{path}: a vocabulary starts with {PAD}, {UNKNOWN}")
         return cls(symbols[2:]), data

@@ -67,6 +67,11 @@ class WordVocabulary:
 
     @classmethod
     def from_list(cls, words: list[str], source: str = "vocabulary") -> "WordVocabulary":
-        if list(words[:4]) != list(SPECIALS):
+        """The vocabulary that :meth:`to_list` gave; ``source`` names it in errors."""
+        if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+            raise RnnlabError(f"{source}: a word vocabulary is a list of strings")
+        if words[:4] != list(SPECIALS):
             raise RnnlabError(f"{source}: a word vocabulary starts with {', '.join(SPECIALS)}")
+        if len(set(words)) != len(words):
+            raise RnnlabError(f"{source}: a word vocabulary lists each word once")
         return cls(words[4:])

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.tasks.base import Split, Task, next_step_split
+from rnnlab.tasks.base import Split, Task, next_step_split, seed_field
 
 PASSAGE = [
     "many",
@@ -109,7 +109,7 @@ class WordsConfig(BaseModel):
     name: Literal["words"] = "words"
     num_sentences: int = Field(200, ge=1, description="sentences per stream (Elman: 200)")
     loss: Literal["sigmoid_mse", "bce"] = "sigmoid_mse"
-    seed: int = Field(0, description="seed of the data; the training seed is separate")
+    seed: int = seed_field("seed of the data; the training seed is separate")
 
 
 class Words(Task):

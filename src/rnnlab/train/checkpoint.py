@@ -20,7 +20,9 @@ cannot run code.
 Saving writes a temporary sibling directory ``.tmp-<name>-<pid>``, fsyncs every file, renames the
 directory into place and only then points ``latest`` at it, so a process killed at any moment
 leaves the previous checkpoints intact; its leftover ``.tmp-*`` entries are ignored by
-:func:`list_checkpoints` and removed by the next :func:`save_checkpoint`.
+:func:`list_checkpoints` and removed by the next :func:`save_checkpoint`. A write that fails (a
+full disk, a quota) removes what it wrote and raises :class:`rnnlab.errors.StorageError`; the
+previous checkpoints are intact and ``latest`` still names one of them.
 
 Example::
 
@@ -35,6 +37,7 @@ Example::
     )
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -48,7 +51,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from rnnlab.errors import CheckpointError
+from rnnlab.errors import CheckpointError, StorageError
 
 FORMAT = "rnnlab-checkpoint-1"
 MODEL_FILE = "model.safetensors"
@@ -62,6 +65,7 @@ _RESERVED_KEYS = ("format", "files", "checksum")
 _STATE_PREFIX = "optimizer.state."
 _GROUP_PREFIX = "optimizer.param_groups."
 _MAX_LISTED = 5  # checkpoints an error message names before it says "and N more"
+_OS_ERROR_RE = re.compile(r"os error (\d+)")
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,14 @@ def _prepare_tensors(tensors: dict[str, torch.Tensor], what: str) -> dict[str, t
 
 def _write_tensors(tensors: dict[str, torch.Tensor], path: Path) -> str:
     """Write ``tensors`` to ``path``, fsync it and return its sha256."""
-    save_file(tensors, str(path))
+    try:
+        save_file(tensors, str(path))
+    except SafetensorError as error:
+        # safetensors reports a failed write (a full disk: "... (os error 28)") as its own
+        # error; make it the OSError it is, so that it is handled as every other failed write.
+        match = _OS_ERROR_RE.search(str(error))
+        code = int(match.group(1)) if match else errno.EIO
+        raise OSError(code, os.strerror(code), str(path)) from error
     with open(path, "r+b") as f:
         os.fsync(f.fileno())
     return _sha256_file(path)
@@ -259,6 +270,8 @@ def save_checkpoint(
         ValueError: If ``step`` or ``keep`` is out of range, or ``meta`` uses a reserved key.
         TypeError: If a state dict holds something other than str → Tensor, or ``meta`` is not
             JSON-serialisable.
+        StorageError: If a file cannot be written (the disk is full, ...). What this call wrote
+            is removed; the earlier checkpoints are intact and ``latest`` names one of them.
     """
     name = checkpoint_name(step)
     if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
@@ -273,6 +286,31 @@ def save_checkpoint(
     caller_meta = json.loads(json.dumps(meta))
 
     directory = Path(directory)
+    try:
+        final = _write_checkpoint(directory, name, model_tensors, training_tensors, caller_meta)
+    except OSError as error:
+        raise _write_failed(directory, name, error) from error
+
+    if keep is not None:
+        names = list_checkpoints(directory)
+        excess = len(names) - keep
+        for old in names:
+            if excess <= 0:
+                break
+            if old != name:
+                _remove(directory / old)
+                excess -= 1
+    return final
+
+
+def _write_checkpoint(
+    directory: Path,
+    name: str,
+    model_tensors: dict[str, torch.Tensor],
+    training_tensors: dict[str, torch.Tensor],
+    caller_meta: dict,
+) -> Path:
+    """The writes of :func:`save_checkpoint`, in the order that keeps every step atomic."""
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(directory)
     pid = os.getpid()
@@ -302,23 +340,32 @@ def save_checkpoint(
         if aside.exists() and not final.exists():
             os.rename(aside, final)
         _remove(tmp)
+        _remove(aside)
         raise
 
     latest_tmp = directory / f"{TMP_PREFIX}{LATEST_FILE}-{pid}"
-    _write_text(latest_tmp, name + "\n")
-    os.replace(latest_tmp, directory / LATEST_FILE)
-    _fsync_dir(directory)
-
-    if keep is not None:
-        names = list_checkpoints(directory)
-        excess = len(names) - keep
-        for old in names:
-            if excess <= 0:
-                break
-            if old != name:
-                _remove(directory / old)
-                excess -= 1
+    try:
+        _write_text(latest_tmp, name + "\n")
+        os.replace(latest_tmp, directory / LATEST_FILE)
+        _fsync_dir(directory)
+    finally:
+        _remove(latest_tmp)  # gone already once the replace succeeded
     return final
+
+
+def _write_failed(directory: Path, name: str, error: OSError) -> StorageError:
+    """The one-line error of a checkpoint that could not be written, and what is left."""
+    reason = error.strerror or str(error) or type(error).__name__
+    latest = latest_checkpoint(directory)
+    run_dir = str(directory.parent) if directory.name == "checkpoints" else "RUN_DIR"
+    if latest is None:
+        left = "no checkpoint was written before it; make room, then start the run again"
+    else:
+        left = (
+            f"the checkpoints written before are intact (latest: {latest}); make room, then "
+            f"continue with `rnnlab resume {run_dir}`"
+        )
+    return StorageError(f"cannot write checkpoint {directory / name}: {reason}; {left}")
 
 
 # ----------------------------------------------------------------------------------------------

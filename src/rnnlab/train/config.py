@@ -25,6 +25,7 @@ Example::
 """
 
 import difflib
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rnnlab.errors import ConfigError
 from rnnlab.network import MODELS, ModelConfig
+from rnnlab.tasks.base import seed_field
 from rnnlab.tasks.registry import TASKS, TaskConfig
 
 
@@ -42,7 +44,7 @@ class TrainingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    seed: int = Field(0, description="seeds initialisation, batch order and dropout")
+    seed: int = seed_field("seeds initialisation, batch order and dropout")
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = Field(1e-3, gt=0, description="learning rate")
     momentum: float = Field(0.0, ge=0, lt=1, description="sgd and rmsprop only")
@@ -117,22 +119,35 @@ class RunConfig(BaseModel):
 def parse_config(data: dict, source: str = "config") -> RunConfig:
     """Validate a config dict, turning pydantic's errors into one clear ConfigError."""
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as error:
         # An unknown key explains a missing one ("hiden_size"), so it is reported first.
         errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
         raise ConfigError(f"{source}: {_describe(errors[0], data)}") from None
+    found = _first_nonfinite(data)
+    if found is not None:  # pydantic takes nan for an unbounded float, inf for lr > 0
+        where, value = found
+        raise ConfigError(f"{source}: {where}: expected a finite number; got {value}")
+    return config
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     """Read a TOML config, apply ``section.key=value`` overrides and validate it."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {error.reason}") from None
+    except OSError as error:  # a name too long, no permission, ...
+        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    except ValueError as error:  # the path holds a NUL character
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {error}") from None
+    try:
+        data = _parse_toml(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     for override in overrides:
@@ -152,16 +167,44 @@ def apply_override(data: dict, override: str) -> None:
     if section not in RunConfig.model_fields:
         raise ConfigError(_unknown(section, list(RunConfig.model_fields), "section", "--set"))
     try:
-        value = tomllib.loads(f"value = {text.strip()}")["value"]
+        table = _parse_toml(f"value = {text.strip()}")
     except tomllib.TOMLDecodeError:
-        value = text.strip()
-    data.setdefault(section, {})[key] = value
+        table = {}
+    # Not one TOML value ("gru", or "1\nx = 2", which would set x too): the plain string.
+    value = table["value"] if list(table) == ["value"] else text.strip()
+    if not isinstance(data.setdefault(section, {}), dict):
+        raise ConfigError(
+            f"--set {override!r}: [{section}] must be a table of keys; the config has "
+            f"{section} = {data[section]!r}"
+        )
+    data[section][key] = value
+
+
+def _parse_toml(text: str) -> dict:
+    """``tomllib.loads``, with arrays nested too deeply for the parser a TOMLDecodeError."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
 def save_config(config: RunConfig, path: Path) -> None:
     """Write the resolved config (every default filled in) as TOML."""
     data = config.model_dump(exclude_none=True)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def _first_nonfinite(data, where: str = "") -> tuple[str, float] | None:
+    """The key (``section.key``) and value of the first NaN or infinity in ``data``, if any."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else (where, data)
+    if not isinstance(data, dict | list):
+        return None
+    for key, value in data.items() if isinstance(data, dict) else enumerate(data):
+        found = _first_nonfinite(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _section_fields(section: str, data: dict) -> list[str]:

@@ -205,7 +205,19 @@ def fit(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> FitResult:
     """Train ``config`` in ``run``; with ``resume``, continue from a checkpoint (the latest,
-    or the one named by ``checkpoint``)."""
+    or the one named by ``checkpoint``).
+
+    The run's lock is held throughout and released at the end (:meth:`RunDirectory.lock`): a
+    run another process trains in is refused with :class:`RunInUseError`
+    (:mod:`rnnlab.train.run_directory`). When ``should_stop()`` turns true
+    (:class:`rnnlab.train.interrupt.StopOnSignals` makes it so on SIGINT and SIGTERM), the run
+    checkpoints after the current step and returns with reason ``"interrupted"``.
+    """
+    with run.lock():
+        return _fit(run, config, resume, checkpoint, device, display, callback, should_stop)
+
+
+def _fit(run, config, resume, checkpoint, device, display, callback, should_stop) -> FitResult:
     display = display or ProgressDisplay("quiet")
     training = config.training
     task, network = build(config, device)
