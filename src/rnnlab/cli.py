@@ -336,7 +336,7 @@ def _check_device(device: str) -> None:
 
 def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet: bool) -> None:
     from rnnlab.train.progress import ProgressDisplay
-    from rnnlab.train.trainer import fit
+    from rnnlab.train.trainer import fit_run
 
     interrupted = []
 
@@ -348,7 +348,7 @@ def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        result = fit(
+        result = fit_run(
             run, config, resume=resume, checkpoint=checkpoint, device=device,
             display=ProgressDisplay("quiet" if quiet else "auto"),
             should_stop=lambda: bool(interrupted),
