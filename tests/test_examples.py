@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.train.build import build
 from rnnlab.train.config import load_config
-from rnnlab.train.trainer import build
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
 

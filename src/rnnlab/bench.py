@@ -110,8 +110,8 @@ def record_overhead(cell: str, T: int, B: int, H: int, repeats: int = 9) -> floa
 
 def online_xor_seconds() -> float:
     """Seconds for Elman's temporal XOR: a 1-2-1 network, 3,000 bits, 600 passes, online."""
-    from rnnlab.kernels.online import train_online
     from rnnlab.tasks.temporal_xor import xor_stream
+    from rnnlab.train.online import train_online
 
     torch.manual_seed(0)
     layer, readout = Elman(1, 2, nonlinearity="sigmoid"), torch.nn.Linear(2, 1)

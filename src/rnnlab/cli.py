@@ -333,10 +333,10 @@ def _check_device(device: str) -> None:
 def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet: bool) -> None:
     from rnnlab.train.interrupt import StopOnSignals
     from rnnlab.train.progress import ProgressDisplay
-    from rnnlab.train.trainer import fit
+    from rnnlab.train.trainer import fit_run
 
     with StopOnSignals() as stop:  # SIGINT (Ctrl-C), SIGTERM (a pre-emption): checkpoint, stop
-        result = fit(
+        result = fit_run(
             run, config, resume=resume, checkpoint=checkpoint, device=device,
             display=ProgressDisplay("quiet" if quiet else "auto"), should_stop=stop,
         )  # fmt: skip

@@ -135,7 +135,7 @@ def test_config_mistakes(tmp_path):
         load_pairs(bad)
     with pytest.raises(RnnlabError, match="does not exist"):
         load_pairs(tmp_path / "missing.tsv")
-    from rnnlab.train.trainer import build
+    from rnnlab.train.build import build
 
     with pytest.raises(ConfigError, match=r"model\.attention"):
         build(parse_config({"model": {"kind": "gru", "hidden_size": 4, "attention": "dot"},

@@ -9,7 +9,7 @@ import torch
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.interrupt import StopOnSignals
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import fit
+from rnnlab.train.trainer import fit_run
 from tests.train.test_trainer import config, final_weights, metrics_without_timing, train
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals")
@@ -52,11 +52,11 @@ def test_a_signal_checkpoints_after_the_step_and_resume_equals_one_run(tmp_path,
             signal.raise_signal(signum)  # arrives while the step's bookkeeping runs
 
     with StopOnSignals(echo=lambda line: None) as stop:
-        result = fit(run, run_config, callback=signal_at_step_7, should_stop=stop)
+        result = fit_run(run, run_config, callback=signal_at_step_7, should_stop=stop)
     assert (result.reason, result.step, stop.exit_status) == ("interrupted", 7, 128 + signum)
     # A checkpoint of the step it stopped at, not only the regular ones (every 10 steps).
     assert load_checkpoint(run.checkpoints).name == "step-00000007"
-    result = fit(run, run_config, resume=True)
+    result = fit_run(run, run_config, resume=True)
     assert (result.reason, result.step) == ("max_steps", 20)
     a, b = final_weights(whole), final_weights(run)
     assert all(torch.equal(a[k], b[k]) for k in a)

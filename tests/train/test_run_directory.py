@@ -9,7 +9,7 @@ import pytest
 from rnnlab.errors import ConfigError, StorageError
 from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory, RunInUseError
-from rnnlab.train.trainer import fit
+from rnnlab.train.trainer import fit_run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock")
 
@@ -60,13 +60,13 @@ def test_fit_holds_the_lock_while_it_trains_and_releases_it_after(tmp_path):
         except RunInUseError:
             seen.append(state.step)
 
-    assert fit(run, CONFIG, callback=try_to_take_the_run).reason == "max_steps"
+    assert fit_run(run, CONFIG, callback=try_to_take_the_run).reason == "max_steps"
     assert seen == [1, 2, 3, 4]  # refused at every step
     assert not run.locked
     with RunDirectory.open(tmp_path / "run").lock() as again:  # free once fit returned
         assert again.locked
         with pytest.raises(RunInUseError):  # resume takes the same lock
-            fit(RunDirectory.open(tmp_path / "run"), CONFIG, resume=True)
+            fit_run(RunDirectory.open(tmp_path / "run"), CONFIG, resume=True)
 
 
 def test_the_lock_of_a_killed_process_is_free(tmp_path):

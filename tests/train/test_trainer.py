@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from rnnlab.train.bptt import detach_state, plan_epoch
+from rnnlab.train.build import build
 from rnnlab.train.checkpoint import list_checkpoints, load_checkpoint
 from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import TrainingDivergedError, build, fit
+from rnnlab.train.trainer import TrainingDivergedError, fit_run
 
 TIMING = ("wall_time", "tokens_per_s")
 
@@ -34,7 +35,7 @@ def config(model=None, task=None, **training):
 
 def train(tmp_path, name, run_config, **options):
     run = RunDirectory.create(tmp_path / name, run_config)
-    result = fit(run, run_config, **options)
+    result = fit_run(run, run_config, **options)
     return run, result
 
 
@@ -140,7 +141,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
         match=r"training stopped at step 13: the loss is nan .* "
         r"last good checkpoint is step-00000010",
     ):
-        fit(run, run_config, callback=inject_nan_at(12))
+        fit_run(run, run_config, callback=inject_nan_at(12))
     assert list_checkpoints(run.checkpoints) == ["step-00000010"]
     weights = load_checkpoint(run.checkpoints).model_state
     assert all(torch.isfinite(w).all() for w in weights.values())
@@ -158,14 +159,14 @@ def test_interrupt_then_resume_equals_one_run(tmp_path):
     whole, _ = train(tmp_path, "whole", run_config)
     run = RunDirectory.create(tmp_path / "parts", run_config)
     stop = iter([False] * 16 + [True])
-    result = fit(run, run_config, should_stop=lambda: next(stop))
+    result = fit_run(run, run_config, should_stop=lambda: next(stop))
     assert result.reason == "interrupted" and result.step == 17
-    result = fit(run, run_config, resume=True)
+    result = fit_run(run, run_config, resume=True)
     assert result.reason == "max_steps"
     a, b = final_weights(whole), final_weights(run)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert metrics_without_timing(whole) == metrics_without_timing(run)
-    assert fit(run, run_config, resume=True).reason == "already_finished"
+    assert fit_run(run, run_config, resume=True).reason == "already_finished"
 
 
 def test_early_stopping_ends_the_run(tmp_path):
@@ -209,7 +210,7 @@ def test_resume_refuses_a_run_without_checkpoints(tmp_path):
     run_config = config()
     run = RunDirectory.create(tmp_path / "empty", run_config)
     with pytest.raises(RnnlabError, match="has no checkpoint to resume from"):
-        fit(run, run_config, resume=True)
+        fit_run(run, run_config, resume=True)
 
 
 def test_scheduled_sampling_feeds_back_predictions():
@@ -291,4 +292,4 @@ def test_max_minutes_stops_the_run_with_a_final_validation_and_checkpoint(tmp_pa
     assert "val_loss" in result.metrics
     checkpoint = load_checkpoint(run.checkpoints)
     assert checkpoint.meta["state"]["seconds"] > 0
-    assert fit(run, run_config, resume=True).reason == "already_finished"
+    assert fit_run(run, run_config, resume=True).reason == "already_finished"

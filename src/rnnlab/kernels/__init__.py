@@ -26,6 +26,4 @@ every size where torch's BLAS can serve it).
     LSTM with optional peepholes. Without peepholes and ``lengths``, the layer calls torch's
     fused LSTM (oneDNN on the CPU) instead below a size (``dispatch.FUSED_LSTM_MAX_WORK``),
     where it was as fast or faster.
-:mod:`rnnlab.kernels.online`
-    Elman's online learning (an SGD update after every step) fused into one compiled loop.
 """

@@ -3,7 +3,12 @@
 :mod:`rnnlab.train.config`
     ``RunConfig`` (``[model]``, ``[task]``, ``[training]``), ``load_config`` with overrides.
 :mod:`rnnlab.train.trainer`
-    ``fit`` (the loop), ``evaluate_split``, ``build``.
+    ``fit(network, task, training, run=None, callbacks=())`` (the loop; its result holds the
+    trained network), ``fit_run`` (a config in a run directory), ``evaluate_split``.
+:mod:`rnnlab.train.build`
+    ``build``: the one place a config becomes a task and a network.
+:mod:`rnnlab.train.online`
+    Elman's online learning (an SGD update after every input) fused into one compiled loop.
 :mod:`rnnlab.train.bptt`
     ``plan_epoch`` (full, truncated and online BPTT) and ``detach_state``.
 :mod:`rnnlab.train.optim`
@@ -17,9 +22,10 @@
 """
 
 from rnnlab.train.bptt import detach_state, plan_epoch
+from rnnlab.train.build import build
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, parse_config
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import FitResult, TrainingDivergedError, evaluate_split, fit
+from rnnlab.train.trainer import FitResult, TrainingDivergedError, evaluate_split, fit, fit_run
 
 __all__ = [
     "FitResult",
@@ -27,9 +33,11 @@ __all__ = [
     "RunDirectory",
     "TrainingConfig",
     "TrainingDivergedError",
+    "build",
     "detach_state",
     "evaluate_split",
     "fit",
+    "fit_run",
     "load_config",
     "parse_config",
     "plan_epoch",

@@ -10,12 +10,13 @@ needs no data: it builds the network from the config and the vocabulary saved wi
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.network import Network, build_network
+from rnnlab.network import Network
 from rnnlab.tasks.base import predictions_from_outputs
 from rnnlab.tasks.vocabulary import Vocabulary
+from rnnlab.train.build import build, network_for, token_network, translator_network
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, evaluate_split, metrics_of_outputs, split_outputs
+from rnnlab.train.trainer import evaluate_split, metrics_of_outputs, split_outputs
 
 
 def evaluate_run(
@@ -46,10 +47,7 @@ def evaluate_run(
     data = task.splits()[split]
     networks = []
     for run in runs:
-        network = build_network(
-            run.config().model, task.input_size, task.output_size,
-            tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
-        ).to(device)  # fmt: skip
+        network = network_for(run.config(), task).to(device)
         network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
         network.eval()
         networks.append(network)
@@ -98,9 +96,7 @@ def load_network(
     vocabulary, extra = Vocabulary.load(run.path / "vocab.json")
     classes = extra.get("classes")
     output_size = len(classes) if classes is not None else len(vocabulary)
-    network = build_network(
-        config.model, len(vocabulary), output_size, tokens=True, per_sequence=classes is not None
-    )
+    network = token_network(config, len(vocabulary), output_size, classes is not None)
     _load_weights(network, run, checkpoint)
     return network, vocabulary, extra
 
@@ -117,7 +113,6 @@ def load_translator(run: RunDirectory, checkpoint: str | None = None):
     vocabularies and maximum length (from ``vocab.json``); the training data is not read."""
     import json
 
-    from rnnlab.network import build_seq2seq
     from rnnlab.tasks.word_vocabulary import WordVocabulary
 
     path = run.path / "vocab.json"
@@ -130,7 +125,7 @@ def load_translator(run: RunDirectory, checkpoint: str | None = None):
         raise RnnlabError(f"{path} is missing: this run has no saved vocabulary") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise RnnlabError(f"{path} is not a translation vocabulary file (damaged?)") from None
-    network = build_seq2seq(run.config().model, len(source), len(target))
+    network = translator_network(run.config(), len(source), len(target))
     _load_weights(network, run, checkpoint)
     return network, source, target, max_length
 

@@ -15,17 +15,18 @@ on a CPU, as a run that was never interrupted.
 
 import math
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 
 import torch
+from torch import nn
 
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.network import Network, build_network, state_from_tensors, state_tensors
+from rnnlab.network import state_from_tensors, state_tensors
 from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
-from rnnlab.tasks.registry import build_task
 from rnnlab.train.bptt import detach_state, plan_epoch
+from rnnlab.train.build import build
 from rnnlab.train.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -33,7 +34,7 @@ from rnnlab.train.checkpoint import (
     optimizer_state_to_tensors,
     save_checkpoint,
 )
-from rnnlab.train.config import RunConfig
+from rnnlab.train.config import RunConfig, TrainingConfig
 from rnnlab.train.optim import build_optimizer, build_scheduler
 from rnnlab.train.progress import ProgressDisplay
 from rnnlab.train.run_directory import RunDirectory
@@ -64,15 +65,17 @@ class TrainState:
 
 @dataclass(frozen=True)
 class FitResult:
-    """How a call to :func:`fit` ended."""
+    """How a call to :func:`fit` ended, and the trained network (the same module, trained)."""
 
+    network: nn.Module
     step: int
     epoch: int
     reason: str  # max_steps, max_epochs, early_stopping, target_reached, interrupted, ...
     metrics: dict[str, float] = field(default_factory=dict)  # the last validation
+    history: list[dict] = field(default_factory=list)  # every metrics record of this call
 
 
-Callback = Callable[[str, TrainState, Network], None]
+Callback = Callable[[str, TrainState, nn.Module], None]
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
@@ -80,51 +83,10 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
-def build(config: RunConfig, device: str = "cpu") -> tuple[Task, Network]:
-    """The task and a freshly initialised network (from the training seed) of a config."""
-    task = build_task(config.task)
-    torch.manual_seed(config.training.seed)
-    network = build_network(
-        config.model, task.input_size, task.output_size,
-        tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
-    ).to(device)  # fmt: skip
-    training = config.training
-    if (task.per_sequence or task.seq2seq) and training.bptt != "full":
-        raise ConfigError(
-            f"task {task.name!r} reads whole sequences (a target per sequence, or a source and "
-            f"its translation); it needs training.bptt = 'full', got {training.bptt!r}"
-        )
-    if training.teacher_forcing < 1 and not task.seq2seq:
-        if not task.autoregressive:
-            raise ConfigError(
-                f"training.teacher_forcing < 1 feeds predictions back as inputs, which needs a "
-                f"next-step prediction task; task {task.name!r} is not one"
-            )
-        if config.model.bidirectional:
-            raise ConfigError("training.teacher_forcing < 1 needs model.bidirectional = false")
-    if config.model.highway is not None and (task.stream or training.bptt != "full"):
-        raise ConfigError(
-            "model.highway reads the last inputs of a sequence; it needs independent sequences "
-            "and training.bptt = 'full' (the inputs before a chunk are not carried)"
-        )
-    if training.label_smoothing and task.loss != "cross_entropy":
-        raise ConfigError(
-            f"training.label_smoothing applies to classification (cross-entropy); task "
-            f"{task.name!r} uses {task.loss!r}"
-        )
-    if task.stream and config.model.bidirectional:
-        raise ConfigError(
-            f"task {task.name!r} is a stream read in order; a bidirectional model would see the "
-            f"future it must predict (set model.bidirectional = false)"
-        )
-    task.initialise(network)
-    return task, network
-
-
 def forward(network, x, y, state, lengths, teacher_forcing: float = 1.0, loss: str = "mse"):
     """The network's raw outputs and final state on one batch: an encoder-decoder also reads
     the targets ``y``; ``teacher_forcing < 1`` is scheduled sampling."""
-    if network.needs_targets:
+    if getattr(network, "needs_targets", False):
         return network(x, state, lengths, targets=y, teacher_forcing=teacher_forcing)
     if teacher_forcing < 1:
         return network.forward_scheduled(x, state, teacher_forcing, loss)
@@ -143,7 +105,7 @@ def evaluation_mode(network):
 
 
 @torch.no_grad()
-def split_outputs(network: Network, split: Split, device: str = "cpu") -> torch.Tensor:
+def split_outputs(network: nn.Module, split: Split, device: str = "cpu") -> torch.Tensor:
     """The raw outputs of ``network`` on a whole split, in evaluation mode."""
     lengths = None if split.lengths is None else split.lengths.to(device)
     with evaluation_mode(network):
@@ -178,7 +140,7 @@ def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
 
 
 def evaluate_split(
-    network: Network, task: Task, split: Split, device: str = "cpu", name: str | None = None
+    network: nn.Module, task: Task, split: Split, device: str = "cpu", name: str | None = None
 ) -> dict:
     """Loss and task metrics of ``network`` on a whole split, in evaluation mode; with the
     split's ``name``, also the quick metrics that need the network (see
@@ -193,7 +155,7 @@ def evaluate_split(
     return metrics
 
 
-def fit(
+def fit_run(
     run: RunDirectory,
     config: RunConfig,
     *,
@@ -204,8 +166,41 @@ def fit(
     callback: Callback | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> FitResult:
-    """Train ``config`` in ``run``; with ``resume``, continue from a checkpoint (the latest,
-    or the one named by ``checkpoint``).
+    """Train what ``config`` describes in ``run``: :func:`rnnlab.train.build.build` makes the
+    task and network, :func:`fit` trains them; with ``resume``, from a checkpoint of ``run``
+    (the latest, or the one named by ``checkpoint``). ``rnnlab train`` and ``resume`` call it."""
+    task, network = build(config, device)
+    return fit(
+        network, task, config.training, run, () if callback is None else (callback,),
+        resume=resume, checkpoint=checkpoint, device=device, display=display,
+        should_stop=should_stop,
+    )  # fmt: skip
+
+
+def fit(
+    network: nn.Module,
+    task: Task,
+    training: TrainingConfig,
+    run: RunDirectory | None = None,
+    callbacks: Sequence[Callback] = (),
+    *,
+    resume: bool = False,
+    checkpoint: str | None = None,
+    device: str = "cpu",
+    display: ProgressDisplay | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> FitResult:
+    """Train ``network`` on ``task`` as ``training`` says; returns a :class:`FitResult` that
+    holds the trained network.
+
+    ``network`` is any ``nn.Module`` called as ``outputs, state = network(x, state,
+    lengths)``, as rnnlab's layers and networks are: x a batch of the task's inputs, ``state``
+    the state carried from the previous chunk (None at the start of a sequence), ``outputs``
+    raw (before the output activation the task's loss implies). With a ``run`` directory,
+    metrics go to its ``metrics.jsonl`` and checkpoints to its ``checkpoints/``, and
+    ``resume`` continues from one of them (the latest, or the one named by ``checkpoint``);
+    without one, nothing is written and the metrics are in the result's ``history``.
+    Each callback is called as ``callback("step", state, network)`` after every update.
 
     The run's lock is held throughout and released at the end (:meth:`RunDirectory.lock`): a
     run another process trains in is refused with :class:`RunInUseError`
@@ -213,29 +208,40 @@ def fit(
     (:class:`rnnlab.train.interrupt.StopOnSignals` makes it so on SIGINT and SIGTERM), the run
     checkpoints after the current step and returns with reason ``"interrupted"``.
     """
-    with run.lock():
-        return _fit(run, config, resume, checkpoint, device, display, callback, should_stop)
+    if not isinstance(network, nn.Module):
+        raise TypeError(f"network must be a torch.nn.Module; got {type(network).__name__}")
+    if resume and run is None:
+        raise ValueError("resume=True continues from a run's checkpoints; give the run")
+    with nullcontext() if run is None else run.lock():
+        return _fit(
+            network, task, training, run, callbacks, resume, checkpoint, device, display,
+            should_stop,
+        )  # fmt: skip
 
 
-def _fit(run, config, resume, checkpoint, device, display, callback, should_stop) -> FitResult:
+def _fit(
+    network, task, training, run, callbacks, resume, checkpoint, device, display, should_stop
+) -> FitResult:
     display = display or ProgressDisplay("quiet")
-    training = config.training
-    task, network = build(config, device)
     splits = task.splits()
     optimizer = build_optimizer(network.parameters(), training)
     scheduler = build_scheduler(optimizer, training)
     class_weights = None if task.class_weights is None else task.class_weights.to(device)
     state = TrainState()
     carried = None  # the recurrent state carried from the previous unit
-    writer = _tensorboard_writer(run, training.tensorboard)
+    history: list[dict] = []
+    log = _Log(run, history)
+    writer = None if run is None else _tensorboard_writer(run, training.tensorboard)
 
     if resume:
         state, carried = _restore(run, checkpoint, network, optimizer, scheduler, device)
         run.truncate_metrics(state.step)
         if state.finished:
-            return FitResult(state.step, state.epoch, "already_finished", _last_validation(run))
+            return FitResult(
+                network, state.step, state.epoch, "already_finished", _last_validation(run)
+            )
         display.message(f"resuming {run.path} at step {state.step}")
-    else:
+    elif run is not None:
         task.save(run.path)
 
     display.start(training.max_steps, state.step)
@@ -300,53 +306,71 @@ def _fit(run, config, resume, checkpoint, device, display, callback, should_stop
                     elapsed = time.perf_counter() - window_start
                     record = _log_record(state, optimizer, elapsed, time.perf_counter() - run_start)
                     window_start = time.perf_counter()
-                    run.append_metrics(record)
+                    log(record)
                     display.update(record)
                     _write_tensorboard(writer, record)
                 if state.step % training.eval_every == 0 or state.finished:
-                    last_validation = _validate(run, network, task, splits, state, training, device)
+                    last_validation = _validate(log, network, task, splits, state, training, device)
                     display.update({"step": state.step, "epoch": state.epoch, **last_validation})
                     _write_tensorboard(writer, {"step": state.step, **last_validation})
-                if callback is not None:
+                for callback in callbacks:
                     callback("step", state, network)
                 interrupted = should_stop()
-                if state.step % training.checkpoint_every == 0 or state.finished or interrupted:
+                due = state.step % training.checkpoint_every == 0 or state.finished or interrupted
+                if due and run is not None:
                     _save(run, state, carried, network, optimizer, scheduler, training)
                 if interrupted:
-                    display.message(
-                        f"interrupted at step {state.step}; checkpoint saved. "
-                        f"Continue with: rnnlab resume {run.path}"
+                    if run is not None:
+                        display.message(
+                            f"interrupted at step {state.step}; checkpoint saved. "
+                            f"Continue with: rnnlab resume {run.path}"
+                        )
+                    return FitResult(
+                        network, state.step, state.epoch, "interrupted", last_validation, history
                     )
-                    return FitResult(state.step, state.epoch, "interrupted", last_validation)
 
             if state.unit >= len(units):
                 state.epoch += 1
                 state.unit = 0
                 if training.max_epochs is not None and state.epoch >= training.max_epochs:
                     state.finished = "max_epochs"
-                    last_validation = _validate(run, network, task, splits, state, training, device)
-                    _save(run, state, carried, network, optimizer, scheduler, training)
+                    last_validation = _validate(log, network, task, splits, state, training, device)
+                    if run is not None:
+                        _save(run, state, carried, network, optimizer, scheduler, training)
     finally:
         display.close()
         if writer is not None:
             writer.close()
-    return FitResult(state.step, state.epoch, state.finished, last_validation)
+    return FitResult(network, state.step, state.epoch, state.finished, last_validation, history)
 
 
-def _gradient_norm(network: Network, clip: float | None) -> float:
+class _Log:
+    """Where metrics records go: the run's ``metrics.jsonl`` (if there is a run) and the
+    result's history."""
+
+    def __init__(self, run: RunDirectory | None, history: list[dict]) -> None:
+        self.run, self.history = run, history
+
+    def __call__(self, record: dict) -> None:
+        self.history.append(record)
+        if self.run is not None:
+            self.run.append_metrics(record)
+
+
+def _gradient_norm(network: nn.Module, clip: float | None) -> float:
     parameters = [p for p in network.parameters() if p.grad is not None]
     if clip is not None:
         return float(torch.nn.utils.clip_grad_norm_(parameters, clip))
     return float(torch.nn.utils.get_total_norm([p.grad for p in parameters]))
 
 
-def _validate(run, network, task, splits, state: TrainState, training, device) -> dict:
+def _validate(log, network, task, splits, state: TrainState, training, device) -> dict:
     """Validate, log the record, and update early stopping."""
     metrics = {
         f"val_{k}": v
         for k, v in evaluate_split(network, task, splits["val"], device, "val").items()
     }
-    run.append_metrics({"step": state.step, "epoch": state.epoch, **metrics})
+    log({"step": state.step, "epoch": state.epoch, **metrics})
     if training.early_stopping_patience is not None or training.stop_below is not None:
         name = training.early_stopping_metric
         if name not in metrics:
@@ -418,8 +442,8 @@ def _last_validation(run: RunDirectory) -> dict:
     return {k: v for k, v in records[-1].items() if k.startswith("val_")} if records else {}
 
 
-def _divergence_message(run: RunDirectory, step: int, loss, grad_norm: float) -> str:
-    latest = latest_checkpoint(run.checkpoints)
+def _divergence_message(run: RunDirectory | None, step: int, loss, grad_norm: float) -> str:
+    latest = None if run is None else latest_checkpoint(run.checkpoints)
     kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written yet"
     return (
         f"training stopped at step {step}: the loss is {loss.item()} and the gradient norm "

@@ -65,10 +65,10 @@ def gradient_decay(seed: int = 0, T: int = 60):
 
 def parity_comparison(seeds: int, quick: bool, out: Path, echo) -> dict:
     """Random guessing against gradient descent (Adam, BPTT) on parity, 2 tanh units."""
-    from rnnlab.train.checkpoint import load_checkpoint
+    from rnnlab.train.build import build
     from rnnlab.train.config import parse_config
     from rnnlab.train.run_directory import RunDirectory
-    from rnnlab.train.trainer import build, evaluate_split, fit
+    from rnnlab.train.trainer import evaluate_split, fit
 
     task_config = {"name": "parity", "seq_len": 25, "num_train": 100, "num_val": 100,
                    "num_test": 100}  # fmt: skip
@@ -88,9 +88,8 @@ def parity_comparison(seeds: int, quick: bool, out: Path, echo) -> dict:
                          "max_steps": 300 if quick else 2000, "seed": seed,
                          "eval_every": 10**6, "checkpoint_every": 10**6}})  # fmt: skip
         run = RunDirectory.create(out / "parity" / f"gd-seed{seed}", config)
-        fit(run, config)
         task, network = build(config)
-        network.load_state_dict(load_checkpoint(run.checkpoints).model_state)
+        network = fit(network, task, config.training, run).network
         errors.append(1 - evaluate_split(network, task, task.splits()["train"])["accuracy"])
     return {"guessing_trials": trials, "gradient_descent_train_error": errors}
 

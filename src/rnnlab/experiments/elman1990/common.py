@@ -4,7 +4,7 @@ Two modes, as the replication spec asks (classic_experiments.md, section 1.0):
 
 - ``faithful``: Elman's 1990 procedure. Logistic hidden and output units, context units that
   start at 0.5, squared error, an update after every input with the gradient truncated after
-  one step (the context is an input), by plain SGD (:mod:`rnnlab.kernels.online`). Elman did
+  one step (the context is an input), by plain SGD (:mod:`rnnlab.train.online`). Elman did
   not report the learning rate or the initial weights; we use the spec's calibration: weights
   and biases from U(-0.5, 0.5) and a rate of 0.1 on the gradient of ½ Σ (t - o)².
 - ``modern``: tanh hidden units, cross-entropy (logistic outputs for bit vectors, softmax for
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnlab.kernels.online import train_online
 from rnnlab.network import Network, build_network
-from rnnlab.train.checkpoint import load_checkpoint
+from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
+from rnnlab.train.online import train_online
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, fit
+from rnnlab.train.trainer import fit
 
 MODES = ("faithful", "modern")
 
@@ -86,11 +86,8 @@ def train_modern(out: Path, model: dict, task: dict, training: dict) -> Network:
     config = parse_config({"model": model, "task": task, "training": {
         "optimizer": "adam", "bptt": "truncated", "eval_every": 10**6,
         "checkpoint_every": 10**6, "keep_checkpoints": 1, **training}})  # fmt: skip
-    run = RunDirectory.create(out, config)
-    fit(run, config)
-    _, network = build(config)
-    network.load_state_dict(load_checkpoint(run.checkpoints).model_state)
-    return network
+    task, network = build(config)
+    return fit(network, task, config.training, RunDirectory.create(out, config)).network
 
 
 @torch.no_grad()

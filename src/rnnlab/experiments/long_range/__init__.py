@@ -26,10 +26,10 @@ from rnnlab.analysis.gradient_flow import plot as plot_flows
 from rnnlab.analysis.gradient_flow import state_gradient_norms
 from rnnlab.report import html
 from rnnlab.tasks.adding import adding_sequences
-from rnnlab.train.checkpoint import load_checkpoint
+from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, evaluate_split, fit
+from rnnlab.train.trainer import evaluate_split, fit
 
 CELLS = {
     "elman": {"kind": "elman", "hidden_size": 66, "nonlinearity": "tanh"},
@@ -47,12 +47,10 @@ def train_one(
         "optimizer": "adam", "lr": 0.005, "batch_size": 64, "clip_grad_norm": 1.0,
         "max_steps": steps, "eval_every": max(steps // 20, 1), "checkpoint_every": 10**6,
         "log_every": max(steps // 50, 1), "seed": seed, "stop_below": stop_below}})  # fmt: skip
-    run = RunDirectory.create(out, config)
-    fit(run, config)
     built_task, network = build(config)
-    network.load_state_dict(load_checkpoint(run.checkpoints).model_state)
-    metrics = evaluate_split(network, built_task, built_task.splits()["test"])
-    curve = [(r["step"], r["val_loss"]) for r in run.read_metrics() if "val_loss" in r]
+    result = fit(network, built_task, config.training, RunDirectory.create(out, config))
+    metrics = evaluate_split(result.network, built_task, built_task.splits()["test"])
+    curve = [(r["step"], r["val_loss"]) for r in result.history if "val_loss" in r]
     return {"metrics": metrics, "curve": curve,
             "parameters": sum(p.numel() for p in network.parameters())}  # fmt: skip
 

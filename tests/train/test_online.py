@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-from rnnlab.kernels.online import train_online
 from rnnlab.tasks.temporal_xor import xor_stream
+from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
+from rnnlab.train.online import train_online
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import build, fit
+from rnnlab.train.trainer import fit_run
 
 
 def online_config(nonlinearity, momentum, steps, dtype_hidden=3):
@@ -34,7 +35,7 @@ def test_fused_online_loop_matches_the_trainer_update_by_update(tmp_path, nonlin
             snapshots.append([p.detach().clone() for p in network.parameters()])
 
     run = RunDirectory.create(tmp_path / "run", config)
-    fit(run, config, callback=record)
+    fit_run(run, config, callback=record)
     task, network = build(config)
     stream = task.splits()["train"]
     state = None
