@@ -336,7 +336,7 @@ def test_a_model_too_large_for_the_machine_is_refused_before_allocation(tmp_path
         "40,000,005,600,000,024 bytes (40.0 PB) as float32, but only "
     )
     assert "of memory is available" in result.stderr and "Traceback" not in result.stderr
-    assert list_checkpoints(tmp_path / "big" / "checkpoints") == []
+    assert not (tmp_path / "big").exists()  # nothing left behind: the same --out works again
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

@@ -54,15 +54,17 @@ def list_command() -> None:
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
 def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: str, quiet: bool):
     """Train the network described by the TOML file CONFIG."""
+    from rnnlab.train.build import build
     from rnnlab.train.config import load_config
     from rnnlab.train.run_directory import RunDirectory
 
     run_config = load_config(config, list(overrides))
     _check_device(device)
     out = out or Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    built = build(run_config, device)  # before the directory: a refused config leaves nothing
     run = RunDirectory.create(out, run_config)
     click.echo(f"run directory: {run.path}")
-    _fit_and_report(run, run_config, resume=False, checkpoint=None, device=device, quiet=quiet)
+    _fit_and_report(run, run_config, built, resume=False, checkpoint=None, quiet=quiet)
 
 
 @cli.command(epilog="Example: rnnlab resume runs/elman_letters-20261125-101500")
@@ -72,12 +74,14 @@ def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: st
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
 def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool) -> None:
     """Continue the run in RUN_DIR from its latest (or a chosen) checkpoint."""
+    from rnnlab.train.build import build
     from rnnlab.train.run_directory import RunDirectory
 
     run = RunDirectory.open(run_dir)
     _check_device(device)
+    config = run.config()
     _fit_and_report(
-        run, run.config(), resume=True, checkpoint=checkpoint, device=device, quiet=quiet
+        run, config, build(config, device), resume=True, checkpoint=checkpoint, quiet=quiet
     )
 
 
@@ -330,15 +334,19 @@ def _check_device(device: str) -> None:
         raise RnnlabError("--device cuda was asked for, but no CUDA device is available")
 
 
-def _fit_and_report(run, config, *, resume: bool, checkpoint, device: str, quiet: bool) -> None:
+def _fit_and_report(run, config, built, *, resume: bool, checkpoint, quiet: bool) -> None:
+    """Fit the (task, network) ``built`` from ``config`` in ``run`` and print how it ended."""
     from rnnlab.train.interrupt import StopOnSignals
     from rnnlab.train.progress import ProgressDisplay
-    from rnnlab.train.trainer import fit_run
+    from rnnlab.train.trainer import fit
 
+    task, network = built
+    device = next(network.parameters()).device.type
     with StopOnSignals() as stop:  # SIGINT (Ctrl-C), SIGTERM (a pre-emption): checkpoint, stop
-        result = fit_run(
-            run, config, resume=resume, checkpoint=checkpoint, device=device,
-            display=ProgressDisplay("quiet" if quiet else "auto"), should_stop=stop,
+        result = fit(
+            network, task, config.training, run, resume=resume, checkpoint=checkpoint,
+            device=device, display=ProgressDisplay("quiet" if quiet else "auto"),
+            should_stop=stop,
         )  # fmt: skip
     validation = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
     click.echo(f"{result.reason} at step {result.step} (epoch {result.epoch})  {validation}")
