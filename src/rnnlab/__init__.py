@@ -19,7 +19,7 @@ Networks trained by ``rnnlab train``
 """
 
 from rnnlab import reference, tasks
-from rnnlab.cells import ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
+from rnnlab.cells import CellSpec, ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
 from rnnlab.layers import (
     GRU,
     LSTM,
@@ -29,6 +29,7 @@ from rnnlab.layers import (
     Jordan,
     JordanTrace,
     LSTMTrace,
+    RecurrentLayer,
 )
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GRU",
     "LSTM",
+    "CellSpec",
     "Elman",
     "ElmanCell",
     "ElmanTrace",
@@ -47,6 +49,7 @@ __all__ = [
     "LSTMCell",
     "LSTMState",
     "LSTMTrace",
+    "RecurrentLayer",
     "reference",
     "tasks",
 ]
