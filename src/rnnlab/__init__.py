@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
     from rnnlab import reference, tasks
-    from rnnlab.cells import ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
+    from rnnlab.cells import CellSpec, ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
     from rnnlab.layers import (
         GRU,
         LSTM,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         Jordan,
         JordanTrace,
         LSTMTrace,
+        RecurrentLayer,
     )
 
 # Where each public name lives. They are imported on first use (PEP 562), so that
@@ -46,6 +47,8 @@ _MODULE_OF = {
     "Jordan": "rnnlab.layers",
     "JordanTrace": "rnnlab.layers",
     "LSTMTrace": "rnnlab.layers",
+    "RecurrentLayer": "rnnlab.layers",
+    "CellSpec": "rnnlab.cells",
     "ElmanCell": "rnnlab.cells",
     "GRUCell": "rnnlab.cells",
     "JordanCell": "rnnlab.cells",
@@ -75,6 +78,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GRU",
     "LSTM",
+    "CellSpec",
     "Elman",
     "ElmanCell",
     "ElmanTrace",
@@ -86,6 +90,7 @@ __all__ = [
     "LSTMCell",
     "LSTMState",
     "LSTMTrace",
+    "RecurrentLayer",
     "reference",
     "tasks",
 ]

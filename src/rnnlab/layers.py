@@ -1,4 +1,4 @@
-"""Recurrent layers over whole sequences: Elman, Jordan, GRU and LSTM.
+"""Recurrent layers over whole sequences: the one unroll of a cell spec; Elman, Jordan, GRU, LSTM.
 
 Every layer stacks ``num_layers`` layers of one cell family, optionally in both directions,
 and unrolls them over a batch-first sequence::
@@ -6,11 +6,23 @@ and unrolls them over a batch-first sequence::
     outputs, state = layer(x, state=None, lengths=None)
     # x (B, T, I) -> outputs (B, T, D*H); state (L*D, B, H), or LSTMState(h, c) for the LSTM
 
-Parameter names are torch.nn's (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), so state
-dicts move between ``rnnlab.LSTM`` and ``torch.nn.LSTM(..., batch_first=True)`` both ways and
-the results agree. The step of each layer is the step function of its cell in
-:mod:`rnnlab.cells`; this module only adds the unroll. It is the reference path: a Python
-loop over time, written to be read, and the oracle for any fast kernel.
+:class:`RecurrentLayer` does this for any family, from the family's
+:class:`~rnnlab.cells.spec.CellSpec` (its step, parameters, state, trace and initialisation,
+one file in :mod:`rnnlab.cells`): the parameters, the one validation of a call, the state
+helpers, the unroll, ``record`` and empty batches. :class:`Elman`, :class:`Jordan`,
+:class:`GRU` and :class:`LSTM` are thin constructors over their specs with torch.nn's
+signatures. Parameter names are torch.nn's (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), so
+state dicts move between ``rnnlab.LSTM`` and ``torch.nn.LSTM(..., batch_first=True)`` both ways
+and the results agree.
+
+Two paths compute the same function (``path=``, :mod:`rnnlab.kernels.dispatch`). The default,
+``"auto"``, runs a family's fast kernels from :mod:`rnnlab.kernels` wherever they can serve the
+call (registered per spec in :data:`KERNELS`; float32 or float64 on the CPU), and the reference
+path otherwise. The reference path is :meth:`RecurrentLayer._run_direction`, a Python loop over
+time of the spec's step function, written to be read: the oracle that every kernel is tested
+against, and what a family without a kernel runs. Gradients with a graph (``create_graph=True``)
+and gradients through ``record``'s gates and cells differentiate the reference unroll even on
+the fast path (:mod:`rnnlab.kernels.second_order`).
 
 Variable-length batches use ``lengths`` instead of PackedSequence: at ``t >= lengths[b]``
 the outputs are exactly 0 and the state stops changing, so the final state of sequence ``b`` is
@@ -19,7 +31,8 @@ starts at ``lengths[b] - 1``).
 """
 
 import numbers
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,20 +40,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnnlab.cells.activations import check_activation, rest_value
-from rnnlab.cells.base import check_bool, check_size, init_uniform_
-from rnnlab.cells.elman import NONLINEARITIES as ELMAN_NONLINEARITIES
-from rnnlab.cells.elman import elman_parameter_shapes, elman_step
-from rnnlab.cells.gru import gru_parameter_shapes, gru_step
-from rnnlab.cells.jordan import NONLINEARITIES as JORDAN_NONLINEARITIES
-from rnnlab.cells.jordan import OUTPUT_NONLINEARITIES, jordan_parameter_shapes, jordan_step
-from rnnlab.cells.lstm import (
-    LSTMState,
-    check_forget_bias,
-    lstm_parameter_shapes,
-    lstm_step,
-    set_forget_bias_,
-)
+from rnnlab.cells.base import check_bool, check_size
+from rnnlab.cells.elman import ELMAN_SPEC, ElmanTrace
+from rnnlab.cells.gru import GRU_SPEC, GRUTrace
+from rnnlab.cells.jordan import JORDAN_SPEC, JordanTrace
+from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
+from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import elman as elman_kernel
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
@@ -54,63 +59,81 @@ from rnnlab.kernels.dispatch import (
     use_fused_lstm,
 )
 
-
-class ElmanTrace(NamedTuple):
-    """Every step of an Elman layer: ``hidden`` (L*D, B, T, H)."""
-
-    hidden: torch.Tensor
-
-
-class JordanTrace(NamedTuple):
-    """Every step of a Jordan layer: ``hidden`` (L*D, B, T, H) and ``output`` (L*D, B, T, O)."""
-
-    hidden: torch.Tensor
-    output: torch.Tensor
-
-
-class GRUTrace(NamedTuple):
-    """Every step of a GRU: ``hidden`` (L*D, B, T, H), ``gates`` r, z, n (L*D, B, T, 3, H)."""
-
-    hidden: torch.Tensor
-    gates: torch.Tensor
-
-
-class LSTMTrace(NamedTuple):
-    """Every step of an LSTM: ``hidden`` and ``cell`` (L*D, B, T, H), ``gates`` i, f, g, o
-    (L*D, B, T, 4, H)."""
-
-    hidden: torch.Tensor
-    cell: torch.Tensor
-    gates: torch.Tensor
-
+__all__ = [
+    "GRU",
+    "KERNELS",
+    "LSTM",
+    "Elman",
+    "ElmanTrace",
+    "FastKernel",
+    "GRUTrace",
+    "Jordan",
+    "JordanTrace",
+    "LSTMState",
+    "LSTMTrace",
+    "RecurrentLayer",
+]
 
 State = tuple[torch.Tensor, ...]  # one direction of one layer: (h,), (h, c) or (y,)
 
 
 class RecurrentLayer(nn.Module):
-    """The unroll shared by every layer: stacking, directions, lengths, dropout and record.
+    r"""Any cell family over sequences: stacking, directions, lengths, dropout and ``record``.
 
-    A subclass says what one step is (``_step``), which parameters a step uses
-    (``_parameter_shapes``), what its state holds (``_state_names``, ``_state_sizes``,
-    ``_state_rest``) and how a state and a trace look to the user (``_public_state``,
-    ``_trace_type``), then calls ``_build``.
+    The family is its :class:`~rnnlab.cells.spec.CellSpec`; everything else is the same for
+    every family. :class:`Elman`, :class:`Jordan`, :class:`GRU` and :class:`LSTM` are this
+    class with their spec and torch.nn's signatures; a family of one's own needs only its spec.
+
+    Args:
+        spec: the cell family.
+        input_size: I, an int >= 1.
+        hidden_size: H, an int >= 1.
+        num_layers: L, stacked layers, an int >= 1.
+        bias: learn the biases the spec names (a bool).
+        batch_first: only ``True`` (rnnlab is batch first; see :class:`Elman`).
+        dropout: dropout on the outputs of every layer but the last, in training mode; in
+            [0, 1], and 0 when ``num_layers=1``.
+        bidirectional: add a reverse-time direction, D = 2 (a bool).
+        path: ``"auto"``, ``"fast"`` or ``"reference"`` (:mod:`rnnlab.kernels.dispatch`); a
+            family without a kernel runs the reference, and ``"fast"`` is then an error.
+        **options: the family's options (``nonlinearity="relu"``, ...), checked by
+            ``spec.check_options``; the layer holds each as an attribute of its name, which is
+            where every spec function reads it from.
+
+    Shapes:
+        ``x`` (B, T, I), ``lengths`` (B,), ``outputs`` (B, T, D*S) with S the size of the
+        spec's output part, each state part (L*D, B, size); the state is one tensor or the
+        spec's ``state_type``. A one-tensor state is called ``h`` in messages, as torch.nn's
+        ``h_0``, whatever the family calls its part.
+
+    Example:
+        >>> from rnnlab.cells import GRU_SPEC
+        >>> layer = RecurrentLayer(GRU_SPEC, 3, 5, num_layers=2)
+        >>> outputs, state = layer(torch.randn(4, 7, 3))
+        >>> tuple(outputs.shape), tuple(state.shape)
+        ((4, 7, 5), (2, 4, 5))
     """
-
-    _state_names: tuple[str, ...] = ("h",)
-    _trace_type: type = ElmanTrace
 
     def __init__(
         self,
+        spec: CellSpec,
         input_size: int,
         hidden_size: int,
-        num_layers: int,
-        bias: bool,
-        batch_first: bool,
-        dropout: float,
-        bidirectional: bool,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
         path: str | None = None,
+        device=None,
+        dtype=None,
+        **options,
     ) -> None:
         super().__init__()
+        if not isinstance(spec, CellSpec):
+            raise TypeError(f"spec must be an rnnlab.cells.CellSpec; got {type(spec).__name__}")
+        self.spec = spec
         self.path = check_path(path)
         # torch.nn.RNNBase's checks, as strict or stricter: sizes are ints >= 1, switches bools.
         self.input_size = check_size("input_size", input_size)
@@ -121,45 +144,44 @@ class RecurrentLayer(nn.Module):
         self.dropout = check_dropout(dropout, self.num_layers)
         self.bidirectional = check_bool("bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
+        checked = spec.check_options(self.hidden_size, self.bias, **options)
+        for name, value in checked.items():
+            if hasattr(self, name):
+                raise ValueError(f"{spec.name}: option {name!r} would hide the layer's {name}")
+            setattr(self, name, value)
+        self._option_names = tuple(checked)
+        names = spec.parameter_shapes(1, self.hidden_size, self.bias, checked)
+        self._parameter_names = tuple(names)
+        self._build(device, dtype)
 
-    # -- what a subclass defines ----------------------------------------------------------
+    @property
+    def options(self) -> dict[str, object]:
+        """The family's options, by name, as every spec function takes them."""
+        return {name: getattr(self, name) for name in self._option_names}
 
     @property
     def output_size_per_direction(self) -> int:
-        """Features each direction contributes to ``outputs``: H (O for Jordan)."""
-        return self.hidden_size
-
-    def _parameter_shapes(self, input_size: int) -> dict[str, tuple[int, ...] | None]:
-        raise NotImplementedError
-
-    def _state_sizes(self) -> tuple[int, ...]:
-        return (self.hidden_size,)
-
-    def _state_rest(self) -> tuple[float, ...]:
-        return (0.0,)
-
-    def _step(
-        self, x_t: torch.Tensor, state: State, p: dict[str, torch.Tensor | None]
-    ) -> tuple[State, tuple[torch.Tensor, ...]]:
-        """One step of one direction: the new state and the tensors ``record`` keeps."""
-        raise NotImplementedError
-
-    def _public_state(self, parts: State):
-        return parts[0]
+        """Features each direction contributes to ``outputs``: H (O for Jordan, P for a
+        projected LSTM), the size of the spec's output part."""
+        return self._state_sizes()[self.spec.output_part]
 
     # -- parameters -------------------------------------------------------------------------
 
     def _build(self, device, dtype) -> None:
         """Register every layer's and direction's parameters under torch.nn's names."""
+        options = self.options
         for layer in range(self.num_layers):
             layer_input_size = (
                 self.input_size
                 if layer == 0
                 else self.num_directions * self.output_size_per_direction
             )
+            shapes = self.spec.parameter_shapes(
+                layer_input_size, self.hidden_size, self.bias, options
+            )
             for direction in range(self.num_directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                for name, shape in self._parameter_shapes(layer_input_size).items():
+                for name, shape in shapes.items():
                     parameter = None
                     if shape is not None:
                         parameter = nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
@@ -167,19 +189,29 @@ class RecurrentLayer(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Draw every parameter from U(-1/sqrt(H), 1/sqrt(H)), as torch.nn does."""
-        init_uniform_(list(self.parameters()), self.hidden_size, generator)
+        """Initialise every layer and direction as the spec says, in order: torch.nn's
+        U(-1/sqrt(H), 1/sqrt(H)) unless the family says otherwise (the LSTM's forget bias)."""
+        options = self.options
+        for layer in range(self.num_layers):
+            for direction in range(self.num_directions):
+                self.spec.initialise(
+                    self._step_parameters(layer, direction), self.hidden_size, options, generator
+                )
 
     def _step_parameters(self, layer: int, direction: int) -> dict[str, torch.Tensor | None]:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        return {name: getattr(self, name + suffix) for name in self._parameter_shapes(1)}
+        return {name: getattr(self, name + suffix) for name in self._parameter_names}
+
+    def _first_parameter(self) -> torch.Tensor:
+        """The parameters' dtype and device, for the state and the checks."""
+        return next(self.parameters())
 
     # -- the public interface ---------------------------------------------------------------
 
     def initial_state(self, batch_size: int):
         """The state a sequence starts from when none is given, in the public layout."""
         batch_size = check_size("batch_size", batch_size, minimum=0)
-        return self._public_state(self._default_state(batch_size, self.weight_ih_l0))
+        return self._public_state(self._default_state(batch_size, self._first_parameter()))
 
     def forward(self, x: torch.Tensor, state=None, lengths=None):
         """Run the layer over ``x`` (B, T, I); returns ``(outputs, state)``.
@@ -194,8 +226,9 @@ class RecurrentLayer(nn.Module):
     def record(self, x: torch.Tensor, state=None, lengths=None):
         """Run the layer and return every step of every layer, for analysis.
 
-        Same arguments as ``forward``. Returns this layer's trace type, each field of shape
-        (L*D, B, T, ...), with zeros at padded steps. Gradients flow through the trace.
+        Same arguments as ``forward``. Returns the spec's trace type (:class:`ElmanTrace`,
+        :class:`LSTMTrace`, ...), each field of shape (L*D, B, T, ...), with zeros at padded
+        steps. Gradients flow through the trace.
         """
         _, _, trace = self._unroll(x, state, lengths, record=True)
         return trace
@@ -230,14 +263,13 @@ class RecurrentLayer(nn.Module):
     # -- the unroll ---------------------------------------------------------------------------
 
     def _unroll(self, x, state, lengths, record: bool):
-        x, lengths = self._check_input(x, lengths)
+        x, parts, lengths = self.check_inputs(x, state, lengths)
         B, T, _ = x.shape
-        parts = self._check_state(state, x)
         if B == 0:
             return self._unroll_empty_batch(x, parts, record)
         use_fast = self._choose_fast_path(x)
         if use_fast and not record and lengths is None and self._has_fused_kernel(B):
-            return self._fused_unroll(x, parts)
+            return KERNELS[self.spec].fused_unroll(self, x, parts)
         states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
         if use_fast:
             run_direction = self._fast_direction
@@ -271,8 +303,36 @@ class RecurrentLayer(nn.Module):
         final = tuple(_stack(parts) for parts in zip(*finals))  # each (L*D, B, H)
         trace = None
         if record:
-            trace = self._trace_type(*(_stack(items) for items in zip(*traces)))
+            trace = self.spec.trace_type(*(_stack(items) for items in zip(*traces)))
         return layer_input, final, trace
+
+    def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
+        """The reference path: one layer in one direction, a loop of the spec's step.
+
+        x (B, T, I_l) -> outputs (B, T, S), the final state, and (with ``record``) the trace
+        items stacked to (B, T, ...). ``mask`` (B, T) marks the valid steps, or None for all.
+        """
+        step, options, out = self.spec.step, self.options, self.spec.output_part
+        T = x.shape[1]
+        outputs: list[torch.Tensor | None] = [None] * T
+        kept: list[tuple[torch.Tensor, ...] | None] = [None] * T
+        for t in reversed(range(T)) if reverse else range(T):
+            new_state, items = step(x[:, t], state, p, options)
+            if mask is not None:
+                valid = mask[:, t]  # (B,)
+                # Past its end a sequence keeps its state; in reverse it has not started yet.
+                new_state = tuple(_where(valid, new, old) for new, old in zip(new_state, state))
+                items = tuple(_where(valid, item, torch.zeros_like(item)) for item in items)
+            state = new_state
+            outputs[t] = (
+                state[out]
+                if mask is None
+                else _where(valid, state[out], torch.zeros_like(state[out]))
+            )
+            if record:
+                kept[t] = items
+        trace = tuple(torch.stack(column, dim=1) for column in zip(*kept)) if record else ()
+        return torch.stack(outputs, dim=1), state, trace
 
     def _unroll_empty_batch(self, x, parts: State, record: bool):
         """A batch of no sequences (B = 0): outputs (0, T, D*H), state (L*D, 0, H), as torch.nn.
@@ -283,6 +343,7 @@ class RecurrentLayer(nn.Module):
         on its zero rows gives every shape and that graph; the kernels never see B = 0.
         """
         T = x.shape[1]
+        options = self.options
         finals: list[State] = []
         traces: list[tuple[torch.Tensor, ...]] = []
         layer_input = x[:, 0]  # (0, I) for layer 0, then (0, D*H)
@@ -291,51 +352,80 @@ class RecurrentLayer(nn.Module):
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
                 state_k = tuple(part[k] for part in parts)  # each (0, size)
-                new_state, items = self._step(
-                    layer_input, state_k, self._step_parameters(layer, direction)
+                new_state, items = self.spec.step(
+                    layer_input, state_k, self._step_parameters(layer, direction), options
                 )
-                direction_outputs.append(new_state[0])
+                direction_outputs.append(new_state[self.spec.output_part])
                 finals.append(new_state)
                 traces.append(tuple(_repeat_in_time(item, T) for item in items))
             layer_input = _cat(direction_outputs)
         final = tuple(_stack(parts) for parts in zip(*finals))  # each (L*D, 0, size)
         trace = None
         if record:
-            trace = self._trace_type(*(_stack(items) for items in zip(*traces)))
+            trace = self.spec.trace_type(*(_stack(items) for items in zip(*traces)))
         return _repeat_in_time(layer_input, T), final, trace  # outputs (0, T, D*H)
 
-    _has_fast_kernel = False
+    # -- the fast path ----------------------------------------------------------------------
+
+    def _kernel_problem(self) -> str | None:
+        """Why this family and configuration has no fast path, or None if it has one."""
+        kernel = KERNELS.get(self.spec)
+        if kernel is None:
+            return f"{self.spec.name} has no fast kernel yet; use path='auto' or 'reference'"
+        return kernel.problem(self.options)
 
     def _choose_fast_path(self, x: torch.Tensor) -> bool:
         """True to run the kernels: asked for (or ``auto``) and able to serve ``x``."""
         path = resolve_path(self.path)
         if path == "reference":
             return False
-        problem = fast_path_problem(x)
-        if problem is None and not self._has_fast_kernel:
-            problem = f"{type(self).__name__} has no fast kernel yet"
+        problem = self._kernel_problem() or fast_path_problem(x)
         if problem is not None and path == "fast":
             raise ValueError(f"path='fast' cannot serve this call: {problem}")
         return problem is None
 
+    def _has_fused_kernel(self, batch_size: int) -> bool:
+        """True where torch has a faster fused kernel for this configuration (whole stack)."""
+        kernel = KERNELS.get(self.spec)
+        return kernel is not None and kernel.fused is not None and kernel.fused(self, batch_size)
+
+    def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
+        """Which implementation serves a float CPU call: for benchmarks and curious users."""
+        if resolve_path(self.path) == "reference" or self._kernel_problem() is not None:
+            return "reference"
+        if not record and not lengths and self._has_fused_kernel(batch_size):
+            return "torch fused"
+        dtype = self._first_parameter().dtype
+        forward, backward = self._loops(batch_size, dtype)
+        if forward:
+            return "compiled loop"
+        return "torch loop, compiled backward" if backward else "torch loop"
+
+    def _loops(self, batch_size: int, dtype) -> tuple[bool, bool]:
+        """Which of the kernels' loops run compiled: (forward, backward)."""
+        kernel = KERNELS[self.spec]
+        width = kernel.width(self.hidden_size, self.options)
+        return choose_loops(batch_size, width, kernel.gates, dtype)
+
     def _fast_direction(self, x, state: State, lengths, p, reverse: bool, record: bool):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
-        raise NotImplementedError
+        kernel = KERNELS[self.spec]
+        compiled = self._loops(x.shape[0], x.dtype)
+        reference = self._kernel_reference(kernel, lengths, reverse)
+        return kernel.run(x, state, lengths, p, self.options, reverse, compiled, reference)
 
-    _kernel_parameters = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # a kernel's order
-
-    def _kernel_reference(self, lengths: np.ndarray, reverse: bool, extras: tuple[int, ...]):
+    def _kernel_reference(self, kernel: "FastKernel", lengths: np.ndarray, reverse: bool):
         """This direction's reference unroll as a function of a kernel's tensor arguments.
 
         The kernels take ``(x, *state parts, *parameters)``, the parameters named by
-        :attr:`_kernel_parameters`, and return ``(outputs, *final state parts, *trace items)``;
-        ``extras`` picks those trace items from :meth:`_run_direction`'s trace. A kernel calls
-        it only for what its own backward cannot give (gradients with a graph, or through the
-        trace): see :mod:`rnnlab.kernels.second_order`.
+        ``kernel.parameters``, and return ``(outputs, *final state parts, *trace items)``;
+        ``kernel.trace`` picks those trace items from :meth:`_run_direction`'s trace. A kernel
+        calls it only for what its own backward cannot give (gradients with a graph, or through
+        the trace): see :mod:`rnnlab.kernels.second_order`.
         """
-        names = self._kernel_parameters
-        absent = dict.fromkeys(self._parameter_shapes(1))  # those no kernel takes are None
-        parts = len(self._state_sizes())
+        names, extras = kernel.parameters, kernel.trace
+        absent = dict.fromkeys(self._parameter_names)  # those no kernel takes are None
+        parts = len(self.spec.state_names)
 
         def reference(x, *tensors):
             T = x.shape[1]
@@ -350,57 +440,19 @@ class RecurrentLayer(nn.Module):
 
         return reference
 
-    def _has_fused_kernel(self, batch_size: int) -> bool:
-        """True where torch has a faster fused kernel for this configuration (whole stack)."""
-        return False
+    # -- the one validation, at the boundary ------------------------------------------------
 
-    def _fused_unroll(self, x, parts: State):
-        """The whole stack in torch's fused kernel, from the state's parts (L*D, B, size)."""
-        raise NotImplementedError
+    def check_inputs(self, x, state=None, lengths=None):
+        """Check a call's arguments, as ``forward`` and ``record`` take them, with a message
+        that says what was expected and what was got.
 
-    def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
-        """Which implementation serves a float CPU call: for benchmarks and curious users."""
-        if resolve_path(self.path) == "reference" or not self._has_fast_kernel:
-            return "reference"
-        if not record and not lengths and self._has_fused_kernel(batch_size):
-            return "torch fused"
-        dtype = self.weight_hh_l0.dtype
-        forward, backward = choose_loops(batch_size, self._loop_width(), self._gates, dtype)
-        if forward:
-            return "compiled loop"
-        return "torch loop, compiled backward" if backward else "torch loop"
-
-    _gates = 1
-
-    def _loop_width(self) -> int:
-        return self.hidden_size
-
-    def _loops(self, x: torch.Tensor) -> tuple[bool, bool]:
-        """Which of the kernels' loops run compiled for ``x``: (forward, backward)."""
-        return choose_loops(x.shape[0], self._loop_width(), self._gates, x.dtype)
-
-    def _run_direction(self, x, state: State, mask, p, reverse: bool, record: bool):
-        """Unroll one layer in one direction. x (B, T, I_l) -> outputs (B, T, H_out)."""
-        T = x.shape[1]
-        outputs: list[torch.Tensor | None] = [None] * T
-        kept: list[tuple[torch.Tensor, ...] | None] = [None] * T
-        for t in reversed(range(T)) if reverse else range(T):
-            new_state, items = self._step(x[:, t], state, p)
-            if mask is not None:
-                valid = mask[:, t]  # (B,)
-                # Past its end a sequence keeps its state; in reverse it has not started yet.
-                new_state = tuple(_where(valid, new, old) for new, old in zip(new_state, state))
-                items = tuple(_where(valid, item, torch.zeros_like(item)) for item in items)
-            state = new_state
-            outputs[t] = (
-                state[0] if mask is None else _where(valid, state[0], torch.zeros_like(state[0]))
-            )
-            if record:
-                kept[t] = items
-        trace = tuple(torch.stack(column, dim=1) for column in zip(*kept)) if record else ()
-        return torch.stack(outputs, dim=1), state, trace
-
-    # -- validation at the boundary -------------------------------------------------------
+        Returns ``(x, parts, lengths)``: ``x`` (B, T, I) as given, the state's parts each
+        (L*D, B, size) (the default state where ``state`` is None), and ``lengths`` as a (B,)
+        integer tensor or None. The analysis (:mod:`rnnlab.analysis.gradient_flow`) checks its
+        arguments here too.
+        """
+        x, lengths = self._check_input(x, lengths)
+        return x, self._check_state(state, x), lengths
 
     def _check_input(self, x, lengths):
         if isinstance(x, PackedSequence):
@@ -427,11 +479,16 @@ class RecurrentLayer(nn.Module):
             )
         if T == 0:  # torch.nn refuses it too; a batch of no sequences (B = 0) is fine
             raise ValueError(f"x must have at least one step, T >= 1; got shape {tuple(x.shape)}")
-        dtype = self.weight_ih_l0.dtype
-        if x.dtype != dtype:
+        like = self._first_parameter()
+        if x.dtype != like.dtype:
             raise TypeError(
-                f"x has dtype {x.dtype} but the layer's parameters are {dtype}; convert one "
-                f"(x.to({dtype}) or layer.to({x.dtype}))"
+                f"x has dtype {x.dtype} but the layer's parameters are {like.dtype}; convert one "
+                f"(x.to({like.dtype}) or layer.to({x.dtype}))"
+            )
+        if x.device != like.device:
+            raise TypeError(
+                f"x is on {x.device} but the layer's parameters are on {like.device}; move one "
+                f"(x.to({str(like.device)!r}) or layer.to({str(x.device)!r}))"
             )
         if lengths is None:
             return x, None
@@ -455,11 +512,47 @@ class RecurrentLayer(nn.Module):
             )
         return x, lengths
 
+    # -- the state --------------------------------------------------------------------------
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return self.spec.state_sizes(self.hidden_size, self.options)
+
+    def _state_labels(self) -> tuple[str, ...]:
+        """The parts' names in messages: the state type's fields, or torch.nn's ``h``."""
+        return ("h",) if self.spec.state_type is None else self.spec.state_names
+
     def _default_state(self, batch_size: int, like: torch.Tensor) -> State:
         LD = self.num_layers * self.num_directions
         return tuple(
             like.new_full((LD, batch_size, size), rest)
-            for size, rest in zip(self._state_sizes(), self._state_rest())
+            for size, rest in zip(self._state_sizes(), self.spec.rest_values(self.options))
+        )
+
+    def _public_state(self, parts: State):
+        """The parts (L*D, B, size) as the user sees them: a tensor, or the spec's type."""
+        state_type = self.spec.state_type
+        return parts[0] if state_type is None else state_type(*parts)
+
+    def _state_parts(self, state) -> State:
+        """A public state's parts, or a TypeError that says what a state is."""
+        state_type, sizes = self.spec.state_type, self._state_sizes()
+        if state_type is None:
+            if isinstance(state, torch.Tensor):
+                return (state,)
+            raise TypeError(
+                f"state must be a torch.Tensor of shape (L*D, B, {sizes[0]}); "
+                f"got {type(state).__name__}"
+            )
+        names = self.spec.state_names
+        if isinstance(state, tuple) and len(state) == len(names):
+            return tuple(state)
+        layout = self.spec.state_layout or ", ".join(
+            f"{name} (L*D, B, {size})" for name, size in zip(names, sizes)
+        )
+        fields = ", ".join(names)
+        raise TypeError(
+            f"state must be {state_type.__name__}({fields}) (or a tuple ({fields})), "
+            f"{layout}; got {type(state).__name__}"
         )
 
     def _check_state(self, state, x: torch.Tensor) -> State:
@@ -467,39 +560,30 @@ class RecurrentLayer(nn.Module):
         B = x.shape[0]
         LD = self.num_layers * self.num_directions
         if state is None:
-            parts = self._default_state(B, x)
-        else:
-            parts = self._state_parts(state)
-            for name, tensor, size in zip(self._state_names, parts, self._state_sizes()):
-                if not isinstance(tensor, torch.Tensor):
-                    raise TypeError(
-                        f"state {name} must be a torch.Tensor; got {type(tensor).__name__}"
-                    )
-                expected = (LD, B, size)
-                if tuple(tensor.shape) != expected:
-                    raise ValueError(
-                        f"state {name} must have shape (L*D, B, {size}) = {expected}; "
-                        f"got {tuple(tensor.shape)}"
-                    )
-                if tensor.dtype != x.dtype or tensor.device != x.device:
-                    raise TypeError(
-                        f"state {name} must match x's dtype and device ({x.dtype}, {x.device}); "
-                        f"got ({tensor.dtype}, {tensor.device})"
-                    )
-        return tuple(parts)
-
-    def _state_parts(self, state) -> State:
-        if isinstance(state, torch.Tensor):
-            return (state,)
-        raise TypeError(
-            f"state must be a torch.Tensor of shape (L*D, B, {self._state_sizes()[0]}); "
-            f"got {type(state).__name__}"
-        )
+            return self._default_state(B, x)
+        parts = self._state_parts(state)
+        for name, tensor, size in zip(self._state_labels(), parts, self._state_sizes()):
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"state {name} must be a torch.Tensor; got {type(tensor).__name__}")
+            expected = (LD, B, size)
+            if tuple(tensor.shape) != expected:
+                raise ValueError(
+                    f"state {name} must have shape (L*D, B, {size}) = {expected}; "
+                    f"got {tuple(tensor.shape)}"
+                )
+            if tensor.dtype != x.dtype or tensor.device != x.device:
+                raise TypeError(
+                    f"state {name} must match x's dtype and device ({x.dtype}, {x.device}); "
+                    f"got ({tensor.dtype}, {tensor.device})"
+                )
+        return parts
 
     def extra_repr(self) -> str:
+        options = "".join(f", {name}={value!r}" for name, value in self.options.items())
         return (
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
             f"bias={self.bias}, bidirectional={self.bidirectional}, dropout={self.dropout}"
+            f"{options}"
         )
 
 
@@ -559,6 +643,154 @@ def check_dropout(dropout: object, num_layers: int) -> float:
     return float(dropout)
 
 
+# -- the fast kernels, registered per cell spec ---------------------------------------------
+
+
+def _hidden_width(hidden_size: int, options: Mapping) -> int:
+    return hidden_size
+
+
+def _every_configuration(options: Mapping) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class FastKernel:
+    """A family's fast path: how :class:`RecurrentLayer` calls its kernel in
+    :mod:`rnnlab.kernels`, and what the dispatch needs to choose its loops.
+
+    Attributes:
+        run: ``(x, state, lengths, params, options, reverse, compiled, reference) ->
+            (outputs, final state, trace items)``, one layer and direction, as
+            :meth:`RecurrentLayer._run_direction` returns them; ``lengths`` an int64 array
+            (B,), ``compiled`` the (forward, backward) loop choice, ``reference`` the same
+            direction's reference unroll for what the kernel's backward cannot give.
+        parameters: the parameters the kernel takes after the state, in its order.
+        trace: which of the spec's trace items the kernel returns after the final state
+            (and so the reference must return too).
+        gates: the number of gates, by which :func:`rnnlab.kernels.dispatch.choose_loops`
+            measures a step's work.
+        width: ``(hidden_size, options) -> units``, the width of a step's work (H; H + O for
+            Jordan).
+        problem: ``options -> str | None``, why the kernel cannot serve a configuration of
+            the family (the LSTM's projection), or None.
+        fused: optional ``(layer, batch_size) -> bool``: True where torch's fused kernel runs
+            the whole stack instead (no ``lengths``, no ``record``).
+        fused_unroll: ``(layer, x, parts) -> (outputs, final parts, None)``, that fused run.
+    """
+
+    run: Callable
+    parameters: tuple[str, ...]
+    trace: tuple[int, ...]
+    gates: int
+    width: Callable[[int, Mapping], int] = _hidden_width
+    problem: Callable[[Mapping], str | None] = _every_configuration
+    fused: Callable[["RecurrentLayer", int], bool] | None = None
+    fused_unroll: Callable | None = None
+
+
+def _elman_direction(x, state, lengths, p, options, reverse, compiled, reference):
+    outputs, h = elman_kernel.ElmanFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+        reverse, ACTIVATION_CODES[options["nonlinearity"]], compiled, reference,
+    )  # fmt: skip
+    return outputs, (h,), (outputs,)
+
+
+def _jordan_direction(x, state, lengths, p, options, reverse, compiled, reference):
+    codes = ACTIVATION_CODES
+    outputs, y, hidden = jordan_kernel.JordanFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_ho"], p["bias_ho"], lengths, reverse, codes[options["nonlinearity"]],
+        codes[options["output_nonlinearity"]], compiled, reference,
+    )  # fmt: skip
+    return outputs, (y,), (hidden, outputs)
+
+
+def _jordan_width(hidden_size: int, options: Mapping) -> int:
+    return hidden_size + options["output_size"]
+
+
+def _gru_direction(x, state, lengths, p, options, reverse, compiled, reference):
+    outputs, h, gates = gru_kernel.GRUFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+        reverse, compiled, reference,
+    )  # fmt: skip
+    return outputs, (h,), (outputs, gates)
+
+
+def _lstm_direction(x, state, lengths, p, options, reverse, compiled, reference):
+    outputs, h, c, cells, gates = lstm_kernel.LSTMFunction.apply(
+        x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_peephole"], lengths, reverse, compiled, reference,
+    )  # fmt: skip
+    return outputs, (h, c), (outputs, cells, gates)
+
+
+def _lstm_problem(options: Mapping) -> str | None:
+    # The kernels compute h = o * tanh(c): a projected LSTM runs on the reference loop.
+    if options["proj_size"]:
+        return (
+            f"the fast kernels have no projection (proj_size={options['proj_size']}); "
+            "use path='auto' or 'reference'"
+        )
+    return None
+
+
+def _lstm_fused(layer: RecurrentLayer, batch_size: int) -> bool:
+    # oneDNN's LSTM (torch.lstm) was as fast as our kernels or faster up to a size (see
+    # rnnlab.kernels.dispatch); it has no peepholes, and it gives no cell states or gates
+    # for record(). Its projection (proj_size) is not wired up here: a projected LSTM runs the
+    # reference.
+    return (
+        not layer.peephole and not layer.proj_size and use_fused_lstm(batch_size, layer.hidden_size)
+    )
+
+
+def _lstm_fused_unroll(layer: RecurrentLayer, x: torch.Tensor, parts: State):
+    h0, c0 = parts  # each (L*D, B, H)
+    weights = [
+        getattr(layer, f"{name}_l{index}" + ("_reverse" if direction else ""))
+        for index in range(layer.num_layers)
+        for direction in range(layer.num_directions)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[: 4 if layer.bias else 2]
+    ]
+    outputs, h, c = torch.lstm(
+        x, (h0, c0), weights, layer.bias, layer.num_layers, layer.dropout, layer.training,
+        layer.bidirectional, True,
+    )  # fmt: skip
+    return outputs, (h, c), None
+
+
+_KERNEL_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+#: The fast paths, one per cell spec that has one: the whole registry, in plain sight. A spec
+#: that is not here runs the reference unroll (and ``path="fast"`` says so).
+KERNELS: dict[CellSpec, FastKernel] = {
+    ELMAN_SPEC: FastKernel(_elman_direction, _KERNEL_PARAMETERS, trace=(), gates=1),
+    JORDAN_SPEC: FastKernel(
+        _jordan_direction,
+        (*_KERNEL_PARAMETERS, "weight_ho", "bias_ho"),
+        trace=(0,),
+        gates=1,
+        width=_jordan_width,
+    ),
+    GRU_SPEC: FastKernel(_gru_direction, _KERNEL_PARAMETERS, trace=(1,), gates=3),
+    LSTM_SPEC: FastKernel(
+        _lstm_direction,
+        (*_KERNEL_PARAMETERS, "weight_peephole"),
+        trace=(1, 2),
+        gates=4,
+        problem=_lstm_problem,
+        fused=_lstm_fused,
+        fused_unroll=_lstm_fused_unroll,
+    ),
+}
+
+
+# -- the families, as torch.nn names and orders their arguments -----------------------------
+
+
 class Elman(RecurrentLayer):
     r"""Elman's simple recurrent network over sequences; ``nonlinearity="tanh"`` or ``"relu"``
     is exactly torch.nn.RNN, ``"sigmoid"`` is Elman's (1990) logistic network.
@@ -602,8 +834,6 @@ class Elman(RecurrentLayer):
         ((4, 7, 10), (4, 4, 5))
     """
 
-    _trace_type = ElmanTrace
-
     def __init__(
         self,
         input_size: int,
@@ -620,42 +850,9 @@ class Elman(RecurrentLayer):
         dtype=None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
-        )
-        self.nonlinearity = check_activation("nonlinearity", nonlinearity, ELMAN_NONLINEARITIES)
-        self._build(device, dtype)
-
-    def _parameter_shapes(self, input_size):
-        return elman_parameter_shapes(input_size, self.hidden_size, self.bias)
-
-    def _state_rest(self):
-        return (rest_value(self.nonlinearity),)
-
-    _has_fast_kernel = True
-
-    def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = self._loops(x)
-        outputs, h = elman_kernel.ElmanFunction.apply(
-            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
-            reverse, ACTIVATION_CODES[self.nonlinearity], compiled,
-            self._kernel_reference(lengths, reverse, ()),
+            ELMAN_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype, nonlinearity=nonlinearity,
         )  # fmt: skip
-        return outputs, (h,), (outputs,)
-
-    def _step(self, x_t, state, p):
-        h = elman_step(
-            x_t,
-            state[0],
-            p["weight_ih"],
-            p["weight_hh"],
-            p["bias_ih"],
-            p["bias_hh"],
-            self.nonlinearity,
-        )
-        return (h,), (h,)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 
 class Jordan(RecurrentLayer):
@@ -696,8 +893,6 @@ class Jordan(RecurrentLayer):
         ((4, 7, 2), (1, 4, 2))
     """
 
-    _trace_type = JordanTrace
-
     def __init__(
         self,
         input_size: int,
@@ -716,59 +911,10 @@ class Jordan(RecurrentLayer):
         dtype=None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
-        )
-        self.output_size = check_size("output_size", output_size)
-        self.nonlinearity = check_activation("nonlinearity", nonlinearity, JORDAN_NONLINEARITIES)
-        self.output_nonlinearity = check_activation(
-            "output_nonlinearity", output_nonlinearity, OUTPUT_NONLINEARITIES
-        )
-        self._build(device, dtype)
-
-    @property
-    def output_size_per_direction(self) -> int:
-        return self.output_size
-
-    def _parameter_shapes(self, input_size):
-        return jordan_parameter_shapes(input_size, self.hidden_size, self.output_size, self.bias)
-
-    def _state_sizes(self):
-        return (self.output_size,)
-
-    def _state_rest(self):
-        return (rest_value(self.output_nonlinearity),)
-
-    _has_fast_kernel = True
-    _kernel_parameters = (*RecurrentLayer._kernel_parameters, "weight_ho", "bias_ho")
-
-    def _loop_width(self) -> int:
-        return self.hidden_size + self.output_size
-
-    def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = self._loops(x)
-        codes = ACTIVATION_CODES
-        outputs, y, hidden = jordan_kernel.JordanFunction.apply(
-            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-            p["weight_ho"], p["bias_ho"], lengths, reverse, codes[self.nonlinearity],
-            codes[self.output_nonlinearity], compiled,
-            self._kernel_reference(lengths, reverse, (0,)),
+            JORDAN_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype, output_size=output_size,
+            nonlinearity=nonlinearity, output_nonlinearity=output_nonlinearity,
         )  # fmt: skip
-        return outputs, (y,), (hidden, outputs)
-
-    def _step(self, x_t, state, p):
-        y, h = jordan_step(
-            x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-            p["weight_ho"], p["bias_ho"], self.nonlinearity, self.output_nonlinearity,
-        )  # fmt: skip
-        return (y,), (h, y)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.input_size}, {self.hidden_size}, {self.output_size}, "
-            f"num_layers={self.num_layers}, bias={self.bias}, bidirectional={self.bidirectional}, "
-            f"dropout={self.dropout}, nonlinearity={self.nonlinearity!r}, "
-            f"output_nonlinearity={self.output_nonlinearity!r}"
-        )
 
 
 class GRU(RecurrentLayer):
@@ -798,8 +944,6 @@ class GRU(RecurrentLayer):
         (1, 2, 6, 3, 5)
     """
 
-    _trace_type = GRUTrace
-
     def __init__(
         self,
         input_size: int,
@@ -815,29 +959,9 @@ class GRU(RecurrentLayer):
         dtype=None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
-        )
-        self._build(device, dtype)
-
-    def _parameter_shapes(self, input_size):
-        return gru_parameter_shapes(input_size, self.hidden_size, self.bias)
-
-    _has_fast_kernel = True
-    _gates = 3
-
-    def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = self._loops(x)
-        outputs, h, gates = gru_kernel.GRUFunction.apply(
-            x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
-            reverse, compiled, self._kernel_reference(lengths, reverse, (1,)),
+            GRU_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype,
         )  # fmt: skip
-        return outputs, (h,), (outputs, gates)
-
-    def _step(self, x_t, state, p):
-        h, gates = gru_step(
-            x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
-        )
-        return (h,), (h, gates)
 
 
 class LSTM(RecurrentLayer):
@@ -878,9 +1002,6 @@ class LSTM(RecurrentLayer):
         (1, 2, 5)
     """
 
-    _state_names = ("h", "c")
-    _trace_type = LSTMTrace
-
     def __init__(
         self,
         input_size: int,
@@ -899,117 +1020,7 @@ class LSTM(RecurrentLayer):
         dtype=None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path
-        )
-        self.proj_size = check_size("proj_size", proj_size, minimum=0)
-        if self.proj_size >= self.hidden_size:
-            raise ValueError(
-                f"proj_size must be smaller than hidden_size ({self.hidden_size}), as in "
-                f"torch.nn.LSTM; got proj_size={proj_size}"
-            )
-        self.peephole = check_bool("peephole", peephole)
-        self.forget_bias = check_forget_bias(forget_bias)
-        if self.forget_bias is not None and not self.bias:
-            raise ValueError("forget_bias needs bias=True; got bias=False")
-        self._build(device, dtype)
-
-    @property
-    def output_size_per_direction(self) -> int:
-        """P with a projection, else H."""
-        return self.proj_size or self.hidden_size
-
-    def _parameter_shapes(self, input_size):
-        return lstm_parameter_shapes(
-            input_size, self.hidden_size, self.bias, self.peephole, self.proj_size
-        )
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """U(-1/sqrt(H), 1/sqrt(H)) everywhere, then the forget bias if one was asked for."""
-        super().reset_parameters(generator)
-        if self.forget_bias is not None:
-            for layer in range(self.num_layers):
-                for direction in range(self.num_directions):
-                    p = self._step_parameters(layer, direction)
-                    set_forget_bias_(p["bias_ih"], p["bias_hh"], self.forget_bias)
-
-    def _state_sizes(self):
-        return (self.output_size_per_direction, self.hidden_size)  # h (P or H), c (H)
-
-    def _state_rest(self):
-        return (0.0, 0.0)
-
-    @property
-    def _has_fast_kernel(self) -> bool:
-        # The kernels compute h = o * tanh(c): a projected LSTM runs on the reference loop.
-        return self.proj_size == 0
-
-    def _choose_fast_path(self, x: torch.Tensor) -> bool:
-        if self.proj_size and resolve_path(self.path) == "fast":
-            raise ValueError(
-                f"path='fast' cannot serve this call: the fast kernels have no projection "
-                f"(proj_size={self.proj_size}); use path='auto' or 'reference'"
-            )
-        return super()._choose_fast_path(x)
-
-    _gates = 4
-    _kernel_parameters = (*RecurrentLayer._kernel_parameters, "weight_peephole")
-
-    def _fast_direction(self, x, state, lengths, p, reverse, record):
-        compiled = self._loops(x)
-        outputs, h, c, cells, gates = lstm_kernel.LSTMFunction.apply(
-            x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-            p["weight_peephole"], lengths, reverse, compiled,
-            self._kernel_reference(lengths, reverse, (1, 2)),
+            LSTM_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype, proj_size=proj_size,
+            peephole=peephole, forget_bias=forget_bias,
         )  # fmt: skip
-        return outputs, (h, c), (outputs, cells, gates)
-
-    def _has_fused_kernel(self, batch_size: int) -> bool:
-        # oneDNN's LSTM (torch.lstm) was as fast as our kernels or faster up to a size (see
-        # rnnlab.kernels.dispatch); it has no peepholes, and it gives no cell states or gates
-        # for record().
-        # Its projection (proj_size) is not wired up here: a projected LSTM runs the reference.
-        return (
-            not self.peephole
-            and not self.proj_size
-            and use_fused_lstm(batch_size, self.hidden_size)
-        )
-
-    def _fused_unroll(self, x, parts):
-        h0, c0 = parts  # each (L*D, B, H)
-        weights = [
-            getattr(self, f"{name}_l{layer}" + ("_reverse" if direction else ""))
-            for layer in range(self.num_layers)
-            for direction in range(self.num_directions)
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[: 4 if self.bias else 2]
-        ]
-        outputs, h, c = torch.lstm(
-            x, (h0, c0), weights, self.bias, self.num_layers, self.dropout, self.training,
-            self.bidirectional, True,
-        )  # fmt: skip
-        return outputs, (h, c), None
-
-    def _step(self, x_t, state, p):
-        new_state, gates = lstm_step(
-            x_t, LSTMState(*state), p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-            p["weight_peephole"], p["weight_hr"],
-        )  # fmt: skip
-        return tuple(new_state), (new_state.h, new_state.c, gates)
-
-    def _public_state(self, parts):
-        return LSTMState(*parts)
-
-    def _state_parts(self, state):
-        if isinstance(state, tuple) and len(state) == 2:
-            return tuple(state)
-        raise TypeError(
-            f"state must be an LSTMState(h, c) (or a tuple (h, c)), each (L*D, B, H) "
-            f"(h (L*D, B, P) with proj_size P); got {type(state).__name__}"
-        )
-
-    def extra_repr(self) -> str:
-        projection = f", proj_size={self.proj_size}" if self.proj_size else ""
-        return (
-            super().extra_repr()
-            + projection
-            + f", peephole={self.peephole}, forget_bias={self.forget_bias}"
-        )

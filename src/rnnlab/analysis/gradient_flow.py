@@ -22,14 +22,17 @@ reaches ``h_t`` is the sum over the later steps that ``h_t`` influences,
 so its terms from distant τ are weighted by exactly these products.
 
 What is measured here, for any rnnlab layer (:class:`~rnnlab.Elman` with tanh, relu or
-sigmoid units, :class:`~rnnlab.Jordan`, :class:`~rnnlab.GRU`, :class:`~rnnlab.LSTM`; one
-direction; any number of layers):
+sigmoid units, :class:`~rnnlab.Jordan`, :class:`~rnnlab.GRU`, :class:`~rnnlab.LSTM`, or a
+:class:`~rnnlab.layers.RecurrentLayer` over a family of one's own; one direction; any number of
+layers). Everything about the family comes from its :class:`~rnnlab.cells.spec.CellSpec`: the
+step function (the reference path's, whichever path the layer runs), the state's parts and
+sizes, and the bound on a one-step Jacobian where the spec names one.
 
 - :func:`state_gradient_norms`: ‖∂h_T/∂h_t‖ for every t = 0..T, exactly, by backpropagation.
 - :func:`loss_gradient_norms`: ‖∂L/∂h_t‖ for every t, one backward pass.
 - :func:`recurrent_jacobians`: every one-step Jacobian J_t along the trajectory (exact, with
-  :func:`torch.func.jacrev` of the cell's step function from :mod:`rnnlab.cells`), its
-  singular values and spectral radius.
+  :func:`torch.func.jacrev` of the spec's step function), its singular values and spectral
+  radius.
 
 Conventions shared by all three:
 
@@ -40,12 +43,13 @@ Conventions shared by all three:
   layer below) are computed once and held fixed, which is exact: the top layer's states do not
   feed back into the layers below. Dropout between layers is not applied (evaluation mode).
 - State: the recurrent state of the top layer, the vector that carries information from step
-  to step: ``h`` (H units) for Elman and GRU; the context ``y``, the previous *output*
-  (O units), for Jordan; ``h`` for the LSTM, whose full state is ``(h, c)``. For the LSTM,
-  ``∂h_T/∂h_t`` perturbs ``h_t`` alone with ``c_t`` held fixed, and follows the perturbation
-  through the full recurrence: through the gates into ``c_{t+1}, ..., c_T`` as well as
-  directly into ``h_{t+1}``. :func:`recurrent_jacobians` uses the full LSTM state ``[h; c]``
-  (2H units), because only the full state's one-step Jacobians multiply up along the chain.
+  to step, the spec's output part: ``h`` (H units) for Elman and GRU; the context ``y``, the
+  previous *output* (O units), for Jordan; ``h`` for the LSTM, whose full state is ``(h, c)``.
+  For the LSTM, ``∂h_T/∂h_t`` perturbs ``h_t`` alone with ``c_t`` held fixed, and follows the
+  perturbation through the full recurrence: through the gates into ``c_{t+1}, ..., c_T`` as
+  well as directly into ``h_{t+1}``. :func:`recurrent_jacobians` uses the full LSTM state
+  ``[h; c]`` (2H units), because only the full state's one-step Jacobians multiply up along
+  the chain; so for any family with several state parts (all of them, in the spec's order).
 - Parameters are read, never changed, and no ``.grad`` is touched.
 """
 
@@ -57,14 +61,7 @@ from os import PathLike
 import numpy as np
 import torch
 
-from rnnlab.cells.elman import elman_step
-from rnnlab.cells.gru import gru_step
-from rnnlab.cells.jordan import jordan_step
-from rnnlab.cells.lstm import LSTMState, lstm_step
-from rnnlab.layers import GRU, LSTM, Elman, Jordan
-
-#: γ = sup|f'| of each unit nonlinearity, the constant of the Pascanu et al. (2013) bound.
-GAMMA = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "identity": 1.0}
+from rnnlab.layers import RecurrentLayer
 
 State = tuple[torch.Tensor, ...]
 
@@ -179,9 +176,10 @@ class JacobianSpectrum:
         spectral_radius: (B, T) the largest modulus of an eigenvalue of each J_t.
         cell: which layer was analysed.
         state: the state's name, ``"h"``, ``"y"`` or ``"[h; c]"``.
-        bound: the Pascanu et al. bound on every ‖J_t‖₂ where it is a property of the weights
-            alone: γ_f λ₁(W_hh) for Elman, γ_g λ₁(W_ho) γ_f λ₁(W_hh) for Jordan; None for
-            the gated cells, whose gates make it depend on the trajectory.
+        bound: a bound on every ‖J_t‖₂ that is a property of the weights alone, where the
+            spec names one (``CellSpec.jacobian_bound``): Pascanu et al.'s γ_f λ₁(W_hh) for
+            Elman, γ_g λ₁(W_ho) γ_f λ₁(W_hh) for Jordan; None for the gated cells, whose gates
+            make it depend on the trajectory.
     """
 
     jacobians: np.ndarray
@@ -243,109 +241,60 @@ class _Recurrence:
     step: Callable[[torch.Tensor, State], State]
     sizes: tuple[int, ...]
     cell: str
-    symbol: str  # the name of the state's first part: "h" or "y"
+    names: tuple[str, ...]  # the state parts' names, from the spec: ("h",), ("y",), ("h", "c")
+    output_part: int  # the part the layer above reads
 
 
-def _recurrence(layer, index: int) -> _Recurrence:
-    """Layer ``index`` of ``layer`` as a step function of :mod:`rnnlab.cells`, weights detached."""
+def _recurrence(layer: RecurrentLayer, index: int) -> _Recurrence:
+    """Layer ``index`` of ``layer`` (its forward direction) as its spec's step, weights detached."""
+    spec, options = layer.spec, layer.options
+    p = {
+        name: None if value is None else value.detach()
+        for name, value in layer._step_parameters(index, 0).items()
+    }
 
-    def p(name: str) -> torch.Tensor | None:
-        value = getattr(layer, f"{name}_l{index}", None)
-        return None if value is None else value.detach()
+    def step(x_t, state):
+        return tuple(spec.step(x_t, state, p, options)[0])
 
-    where = f"layer {index} of {layer.num_layers}"
-    H = layer.hidden_size
-    if isinstance(layer, Elman):
-        w = (p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"))
-
-        def step(x_t, state):
-            return (elman_step(x_t, state[0], *w, layer.nonlinearity),)
-
-        return _Recurrence(step, (H,), f"Elman({layer.nonlinearity}), {where}", "h")
-    if isinstance(layer, Jordan):
-        w = (p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"), p("weight_ho"))
-        b_ho = p("bias_ho")
-        f, g = layer.nonlinearity, layer.output_nonlinearity
-
-        def step(x_t, state):
-            return (jordan_step(x_t, state[0], *w, b_ho, f, g)[0],)
-
-        return _Recurrence(step, (layer.output_size,), f"Jordan({f}, {g}), {where}", "y")
-    if isinstance(layer, GRU):
-        w = (p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"))
-
-        def step(x_t, state):
-            return (gru_step(x_t, state[0], *w)[0],)
-
-        return _Recurrence(step, (H,), f"GRU, {where}", "h")
-    if isinstance(layer, LSTM):
-        w = (p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh"), p("weight_peephole"))
-        w_hr = p("weight_hr")  # the projection, with proj_size > 0
-
-        def step(x_t, state):
-            return tuple(lstm_step(x_t, LSTMState(*state), *w, w_hr)[0])
-
-        return _Recurrence(step, (layer.output_size_per_direction, H), f"LSTM, {where}", "h")
-    raise TypeError(
-        f"layer must be an rnnlab Elman, Jordan, GRU or LSTM; got {type(layer).__name__}"
+    # The options that are names (the nonlinearities) say which cell it is: "Elman(tanh)".
+    named = [value for value in options.values() if isinstance(value, str)]
+    cell = spec.name + (f"({', '.join(named)})" if named else "")
+    return _Recurrence(
+        step,
+        layer.spec.state_sizes(layer.hidden_size, options),
+        f"{cell}, layer {index} of {layer.num_layers}",
+        spec.state_names,
+        spec.output_part,
     )
 
 
-def _pascanu_bound(layer) -> float | None:
-    """γ λ₁ for the top layer of Elman and Jordan networks, None for gated cells."""
-    top = layer.num_layers - 1
-
-    def spectral(name: str) -> float:
-        weight = getattr(layer, f"{name}_l{top}").detach()
-        return float(torch.linalg.matrix_norm(weight, ord=2))
-
-    if isinstance(layer, Elman):
-        return GAMMA[layer.nonlinearity] * spectral("weight_hh")
-    if isinstance(layer, Jordan):
-        gammas = GAMMA[layer.nonlinearity] * GAMMA[layer.output_nonlinearity]
-        return gammas * spectral("weight_ho") * spectral("weight_hh")
-    return None
+def _jacobian_bound(layer: RecurrentLayer) -> float | None:
+    """The spec's bound on every ‖J_t‖₂ of the top layer (Pascanu et al. for Elman and
+    Jordan), or None where the spec names none."""
+    bound = layer.spec.jacobian_bound
+    if bound is None:
+        return None
+    p = layer._step_parameters(layer.num_layers - 1, 0)
+    return float(bound(p, layer.options))
 
 
 def _prepare(layer, x: torch.Tensor, state) -> tuple[_Recurrence, torch.Tensor, State]:
-    """Check the arguments; return the top layer's recurrence, its inputs (B, T, I_top) and its
-    initial state, all detached."""
-    if not isinstance(layer, Elman | Jordan | GRU | LSTM):
+    """Check the arguments (with the layer's own validation); return the top layer's
+    recurrence, its inputs (B, T, I_top) and its initial state, all detached."""
+    if not isinstance(layer, RecurrentLayer):
         raise TypeError(
-            f"layer must be an rnnlab Elman, Jordan, GRU or LSTM; got {type(layer).__name__}"
+            "layer must be an rnnlab Elman, Jordan, GRU, LSTM or another rnnlab RecurrentLayer; "
+            f"got {type(layer).__name__}"
         )
     if layer.bidirectional:
         raise ValueError("gradient flow is analysed for one direction; got a bidirectional layer")
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of shape (B, T, I); got {type(x).__name__}")
-    weight = layer.weight_ih_l0
-    if x.dim() != 3 or x.shape[2] != layer.input_size or x.shape[0] < 1 or x.shape[1] < 1:
+    x, parts, _ = layer.check_inputs(x, state)
+    if x.shape[0] < 1:
         raise ValueError(
-            f"x must have shape (B, T, I) with B, T >= 1 and I = {layer.input_size}; "
-            f"got {tuple(x.shape)}"
+            f"x must have shape (B, T, I) with B >= 1 (a sequence to analyse); got {tuple(x.shape)}"
         )
-    if x.dtype != weight.dtype or x.device != weight.device:
-        raise TypeError(
-            f"x must match the layer's dtype and device ({weight.dtype}, {weight.device}); "
-            f"got ({x.dtype}, {x.device})"
-        )
-    B = x.shape[0]
     L = layer.num_layers
-    if state is None:
-        state = layer.initial_state(B)
-    parts = (state,) if isinstance(state, torch.Tensor) else tuple(state)
     recurrences = [_recurrence(layer, index) for index in range(L)]
-    sizes = recurrences[-1].sizes
-    if len(parts) != len(sizes) or not all(isinstance(part, torch.Tensor) for part in parts):
-        kind = "an LSTMState (h, c)" if isinstance(layer, LSTM) else "a torch.Tensor"
-        raise TypeError(f"state must be {kind} in the layer's public layout")
-    for part, size in zip(parts, sizes):
-        if tuple(part.shape) != (L, B, size):
-            raise ValueError(
-                f"state must have shape (L, B, S) = {(L, B, size)}; got {tuple(part.shape)}"
-            )
-        if part.dtype != x.dtype or part.device != x.device:
-            raise TypeError("state must match x's dtype and device")
     inputs = x.detach()
     with torch.no_grad():
         for index, recurrence in enumerate(recurrences[:-1]):
@@ -353,7 +302,7 @@ def _prepare(layer, x: torch.Tensor, state) -> tuple[_Recurrence, torch.Tensor, 
             outputs = []
             for t in range(inputs.shape[1]):
                 s = recurrence.step(inputs[:, t], s)
-                outputs.append(s[0])
+                outputs.append(s[recurrence.output_part])
             inputs = torch.stack(outputs, dim=1)
     initial = tuple(part[L - 1].detach() for part in parts)
     return recurrences[-1], inputs, initial
@@ -362,20 +311,25 @@ def _prepare(layer, x: torch.Tensor, state) -> tuple[_Recurrence, torch.Tensor, 
 def _probed_unroll(
     recurrence: _Recurrence, inputs: torch.Tensor, initial: State
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Unroll with a zero probe added to the first state part at every step.
+    """Unroll with a zero probe added to the analysed state part at every step.
 
     ``s_t ← s_t + z_t`` with ``z_t = 0`` changes no value, but the gradient with respect to
-    ``z_t`` is the (total) gradient with respect to ``s_t``. Returns the probes z_0..z_T and
-    the probed first state parts s_0..s_T, each (B, S).
+    ``z_t`` is the (total) gradient with respect to ``s_t``. The analysed part is the one the
+    layer outputs (h; Jordan's y). Returns the probes z_0..z_T and the probed parts s_0..s_T,
+    each (B, S).
     """
     T = inputs.shape[1]
-    probes = [torch.zeros_like(initial[0], requires_grad=True) for _ in range(T + 1)]
-    state = (initial[0] + probes[0], *initial[1:])
-    visited = [state[0]]
+    k = recurrence.output_part
+
+    def probed(state: State, probe: torch.Tensor) -> State:
+        return tuple(part + probe if i == k else part for i, part in enumerate(state))
+
+    probes = [torch.zeros_like(initial[k], requires_grad=True) for _ in range(T + 1)]
+    state = probed(initial, probes[0])
+    visited = [state[k]]
     for t in range(T):
-        state = recurrence.step(inputs[:, t], state)
-        state = (state[0] + probes[t + 1], *state[1:])
-        visited.append(state[0])
+        state = probed(recurrence.step(inputs[:, t], state), probes[t + 1])
+        visited.append(state[k])
     return probes, visited
 
 
@@ -395,9 +349,9 @@ def state_gradient_norms(layer, x: torch.Tensor, state=None) -> GradientFlow:
     unroll, memory B (T + 1) S² numbers.
 
     Args:
-        layer: an rnnlab :class:`~rnnlab.Elman`, :class:`~rnnlab.Jordan`, :class:`~rnnlab.GRU`
-            or :class:`~rnnlab.LSTM`, one direction, any ``num_layers`` (the top one is
-            analysed).
+        layer: an rnnlab :class:`~rnnlab.Elman`, :class:`~rnnlab.Jordan`, :class:`~rnnlab.GRU`,
+            :class:`~rnnlab.LSTM` or any :class:`~rnnlab.layers.RecurrentLayer`, one
+            direction, any ``num_layers`` (the top one is analysed).
         x: (B, T, I) inputs, in the layer's dtype (float64 for exact comparisons).
         state: the initial state in the layer's public layout, (L, B, S) or an LSTMState;
             None for the layer's default.
@@ -419,7 +373,7 @@ def state_gradient_norms(layer, x: torch.Tensor, state=None) -> GradientFlow:
     jacobians = torch.stack(rows, dim=0).permute(2, 0, 1, 3)  # (B, T + 1, S_out, S_in)
     frobenius = torch.linalg.matrix_norm(jacobians)
     spectral = torch.linalg.matrix_norm(jacobians, ord=2)
-    s = recurrence.symbol
+    s = recurrence.names[recurrence.output_part]
     return GradientFlow(
         per_sequence=frobenius.cpu().numpy(),
         spectral=spectral.cpu().numpy(),
@@ -472,15 +426,15 @@ def loss_gradient_norms(
         per_sequence=per_sequence.detach().cpu().numpy(),
         spectral=None,
         cell=recurrence.cell,
-        quantity=f"‖∂L/∂{recurrence.symbol}_t‖",
+        quantity=f"‖∂L/∂{recurrence.names[recurrence.output_part]}_t‖",
     )
 
 
 def recurrent_jacobians(layer, x: torch.Tensor, state=None) -> JacobianSpectrum:
     r"""Every one-step Jacobian J_t = ∂s_t/∂s_{t-1}, t = 1..T, along the trajectory of ``x``.
 
-    Each J_t is exact: :func:`torch.func.jacrev` of the cell's step function (from
-    :mod:`rnnlab.cells`, with the top layer's weights) at (x_t, s_{t-1}), vectorised with
+    Each J_t is exact: :func:`torch.func.jacrev` of the spec's step function (``layer.spec.step``
+    from :mod:`rnnlab.cells`, with the top layer's weights) at (x_t, s_{t-1}), vectorised with
     :func:`torch.func.vmap` over all B·T pairs. For Elman's network J_t = diag(f'(a_t)) W_hh,
     so ‖J_t‖₂ ≤ γ λ₁(W_hh) (:attr:`JacobianSpectrum.bound`); the product of the J_t is
     ∂s_T/∂s_t and Π ‖J_k‖₂ bounds its norm (:meth:`JacobianSpectrum.chain_bound`). For the
@@ -516,14 +470,15 @@ def recurrent_jacobians(layer, x: torch.Tensor, state=None) -> JacobianSpectrum:
     J = J.detach()
     singular = torch.linalg.svdvals(J)
     radius = torch.linalg.eigvals(J).abs().amax(dim=-1)
-    symbol = "[h; c]" if isinstance(layer, LSTM) else recurrence.symbol
+    names = recurrence.names
+    symbol = names[0] if len(names) == 1 else f"[{'; '.join(names)}]"  # "[h; c]"
     return JacobianSpectrum(
         jacobians=J.cpu().numpy(),
         singular_values=singular.cpu().numpy(),
         spectral_radius=radius.cpu().numpy(),
         cell=recurrence.cell,
         state=symbol,
-        bound=_pascanu_bound(layer),
+        bound=_jacobian_bound(layer),
     )
 
 

@@ -1,17 +1,38 @@
-"""Recurrent cells: one time step each, one family per file."""
+"""Recurrent cells: one family per file, each with its spec, its step function and its cell.
+
+:mod:`rnnlab.cells.spec`
+    :class:`CellSpec`, what a family is for the layers, ``record`` and the analysis.
+:mod:`rnnlab.cells.elman`, :mod:`~rnnlab.cells.jordan`, :mod:`~rnnlab.cells.gru`,
+:mod:`~rnnlab.cells.lstm`
+    The families: ``ELMAN_SPEC`` and ``elman_step`` beside :class:`ElmanCell`, and so on.
+:mod:`rnnlab.cells.base`
+    What the cells share: the one contract, size and switch checks, torch.nn's initialisation.
+:mod:`rnnlab.cells.activations`
+    The named nonlinearities, their resting values and slope bounds.
+"""
 
 from rnnlab.cells.base import RecurrentCell
-from rnnlab.cells.elman import ElmanCell, elman_step
-from rnnlab.cells.gru import GRUCell, gru_step
-from rnnlab.cells.jordan import JordanCell, jordan_step
-from rnnlab.cells.lstm import LSTMCell, LSTMState, lstm_step
+from rnnlab.cells.elman import ELMAN_SPEC, ElmanCell, ElmanTrace, elman_step
+from rnnlab.cells.gru import GRU_SPEC, GRUCell, GRUTrace, gru_step
+from rnnlab.cells.jordan import JORDAN_SPEC, JordanCell, JordanTrace, jordan_step
+from rnnlab.cells.lstm import LSTM_SPEC, LSTMCell, LSTMState, LSTMTrace, lstm_step
+from rnnlab.cells.spec import CellSpec
 
 __all__ = [
+    "ELMAN_SPEC",
+    "GRU_SPEC",
+    "JORDAN_SPEC",
+    "LSTM_SPEC",
+    "CellSpec",
     "ElmanCell",
+    "ElmanTrace",
     "GRUCell",
+    "GRUTrace",
     "JordanCell",
+    "JordanTrace",
     "LSTMCell",
     "LSTMState",
+    "LSTMTrace",
     "RecurrentCell",
     "elman_step",
     "gru_step",

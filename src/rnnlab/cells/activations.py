@@ -16,6 +16,10 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda a: a,
 }
 
+#: γ = sup|f'| of each nonlinearity: how much one unit can stretch a perturbation in one step,
+#: the constant of the Pascanu et al. (2013) bound on a one-step Jacobian.
+SLOPE_BOUNDS: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "identity": 1.0}
+
 
 def check_activation(argument: str, name: object, allowed: tuple[str, ...]) -> str:
     """Return ``name`` if it is one of ``allowed``, else raise a ValueError naming both."""

@@ -6,7 +6,10 @@ A cell computes a single time step. Its contract, the same for every family::
     y_t, state = cell(x_t, state)          # x_t: (B, I)
 
 The return type never depends on a flag. The unroll over time, stacking and directions live
-in :mod:`rnnlab.layers`; the layers call the same step functions as the cells.
+in :mod:`rnnlab.layers`. A cell and the layers' reference path call the same step function
+(through the family's :class:`~rnnlab.cells.spec.CellSpec`); a layer's default path runs the
+kernels of :mod:`rnnlab.kernels` wherever they can serve a call, and those are tested against
+the step functions, the oracle.
 """
 
 import math

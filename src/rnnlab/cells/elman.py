@@ -1,15 +1,34 @@
-"""Elman's simple recurrent network (SRN) cell.
+r"""Elman's simple recurrent network (SRN): its step, its spec and its cell.
+
+One step of one layer and direction::
+
+    h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),   f = tanh, relu or the logistic sigmoid
+
+The state is ``h`` (H units), starting at f(0) (Elman's sigmoid context units "are initially
+set to 0.5", p. 182); the output is ``h``. Parameters ``weight_ih`` (H, I), ``weight_hh``
+(H, H), ``bias_ih`` and ``bias_hh`` (H,), torch.nn.RNN's, U(-1/sqrt(H), 1/sqrt(H)). Its
+one-step Jacobian is ``diag f'(a_t) W_hh``, so ‖J_t‖₂ ≤ γ λ₁(W_hh) with γ = sup|f'| (Pascanu,
+Mikolov & Bengio 2013).
 
 Elman, J. L. (1990). Finding structure in time. *Cognitive Science*, 14(2), 179-211.
 """
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
-from rnnlab.cells.activations import ACTIVATIONS, check_activation, rest_value
+from rnnlab.cells.activations import ACTIVATIONS, SLOPE_BOUNDS, check_activation, rest_value
 from rnnlab.cells.base import RecurrentCell, check_bool, check_size
+from rnnlab.cells.spec import CellSpec, spectral_norm
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
+
+
+class ElmanTrace(NamedTuple):
+    """Every step of an Elman layer: ``hidden`` (L*D, B, T, H)."""
+
+    hidden: torch.Tensor
 
 
 def elman_parameter_shapes(input_size: int, hidden_size: int, bias: bool) -> dict:
@@ -36,6 +55,44 @@ def elman_step(
     return ACTIVATIONS[nonlinearity](
         F.linear(x_t, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
     )
+
+
+def elman_options(hidden_size: int, bias: bool, *, nonlinearity: str = "tanh") -> dict:
+    """The Elman layer's one option: f, ``"tanh"``, ``"relu"`` or ``"sigmoid"``."""
+    return {"nonlinearity": check_activation("nonlinearity", nonlinearity, NONLINEARITIES)}
+
+
+def _shapes(input_size, hidden_size, bias, options):
+    return elman_parameter_shapes(input_size, hidden_size, bias)
+
+
+def _rest(options):
+    return (rest_value(options["nonlinearity"]),)
+
+
+def _step(x_t, state, p, options):
+    h = elman_step(
+        x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        options["nonlinearity"],
+    )  # fmt: skip
+    return (h,), (h,)
+
+
+def elman_jacobian_bound(p, options) -> float:
+    """γ λ₁(W_hh), which bounds ‖diag f'(a_t) W_hh‖₂ at every step (Pascanu et al. 2013)."""
+    return SLOPE_BOUNDS[options["nonlinearity"]] * spectral_norm(p["weight_hh"])
+
+
+ELMAN_SPEC = CellSpec(
+    name="Elman",
+    parameter_shapes=_shapes,
+    state_names=("h",),
+    step=_step,
+    trace_type=ElmanTrace,
+    check_options=elman_options,
+    rest_values=_rest,
+    jacobian_bound=elman_jacobian_bound,
+)
 
 
 class ElmanCell(RecurrentCell):

@@ -1,14 +1,35 @@
-"""The gated recurrent unit (GRU) cell, in torch.nn's variant.
+r"""The gated recurrent unit (GRU), in torch.nn's variant: its step, its spec and its cell.
+
+One step of one layer and direction (gate order r, z, n)::
+
+    r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+The state and the output are ``h`` (H units), starting at zeros; ``record`` keeps the gates
+too. Parameters ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), ``bias_ih`` and ``bias_hh``
+(3H,), torch.nn.GRU's, U(-1/sqrt(H), 1/sqrt(H)).
 
 Cho, K., van Merrienboer, B., Gulcehre, C., Bahdanau, D., Bougares, F., Schwenk, H. and
 Bengio, Y. (2014). Learning phrase representations using RNN encoder-decoder for statistical
 machine translation. *EMNLP*.
 """
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
 from rnnlab.cells.base import RecurrentCell, check_bool, check_size
+from rnnlab.cells.spec import CellSpec
+
+
+class GRUTrace(NamedTuple):
+    """Every step of a GRU: ``hidden`` (L*D, B, T, H), ``gates`` r, z, n (L*D, B, T, 3, H)."""
+
+    hidden: torch.Tensor
+    gates: torch.Tensor
 
 
 def gru_parameter_shapes(input_size: int, hidden_size: int, bias: bool) -> dict:
@@ -38,6 +59,20 @@ def gru_step(
     n = torch.tanh(gi_n + r * gh_n)  # torch's variant: r scales W_hn h + b_hn
     h_t = (1 - z) * n + z * h
     return h_t, torch.stack((r, z, n), dim=1)
+
+
+def _shapes(input_size, hidden_size, bias, options):
+    return gru_parameter_shapes(input_size, hidden_size, bias)
+
+
+def _step(x_t, state, p, options):
+    h, gates = gru_step(x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    return (h,), (h, gates)
+
+
+GRU_SPEC = CellSpec(
+    name="GRU", parameter_shapes=_shapes, state_names=("h",), step=_step, trace_type=GRUTrace
+)
 
 
 class GRUCell(RecurrentCell):

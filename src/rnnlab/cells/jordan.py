@@ -1,17 +1,38 @@
-"""Jordan's network: a recurrent cell whose context is its own previous output.
+r"""Jordan's network: a recurrent cell whose context is its own previous output.
+
+One step of one layer and direction::
+
+    h_t = f(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)
+    y_t = g(W_ho h_t + b_ho)
+
+The state is the context ``y`` (O units), starting at g(0); the output is ``y``, so the layer
+above reads O features per direction. Parameters ``weight_ih`` (H, I), ``weight_hh`` (H, O),
+``bias_ih`` and ``bias_hh`` (H,), ``weight_ho`` (O, H), ``bias_ho`` (O,), U(-1/sqrt(H),
+1/sqrt(H)). The one-step Jacobian is ``diag g'(z_t) W_ho diag f'(a_t) W_hh``, so ‖J_t‖₂ ≤
+γ_g λ₁(W_ho) γ_f λ₁(W_hh) (Pascanu et al. 2013).
 
 Jordan, M. I. (1986). Serial order: a parallel distributed processing approach. ICS Report
 8604, Institute for Cognitive Science, UCSD. (Reprinted 1997 in *Advances in Psychology*, 121.)
 """
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
-from rnnlab.cells.activations import ACTIVATIONS, check_activation, rest_value
+from rnnlab.cells.activations import ACTIVATIONS, SLOPE_BOUNDS, check_activation, rest_value
 from rnnlab.cells.base import RecurrentCell, check_bool, check_size
+from rnnlab.cells.spec import CellSpec, spectral_norm
 
 NONLINEARITIES = ("tanh", "relu", "sigmoid")
 OUTPUT_NONLINEARITIES = ("sigmoid", "tanh", "relu", "identity")
+
+
+class JordanTrace(NamedTuple):
+    """Every step of a Jordan layer: ``hidden`` (L*D, B, T, H) and ``output`` (L*D, B, T, O)."""
+
+    hidden: torch.Tensor
+    output: torch.Tensor
 
 
 def jordan_parameter_shapes(
@@ -47,6 +68,63 @@ def jordan_step(
     )
     y_t = ACTIVATIONS[output_nonlinearity](F.linear(h_t, weight_ho, bias_ho))
     return y_t, h_t
+
+
+def jordan_options(
+    hidden_size: int,
+    bias: bool,
+    *,
+    output_size: int,
+    nonlinearity: str = "tanh",
+    output_nonlinearity: str = "sigmoid",
+) -> dict:
+    """The Jordan layer's options: O, f and g."""
+    return {
+        "output_size": check_size("output_size", output_size),
+        "nonlinearity": check_activation("nonlinearity", nonlinearity, NONLINEARITIES),
+        "output_nonlinearity": check_activation(
+            "output_nonlinearity", output_nonlinearity, OUTPUT_NONLINEARITIES
+        ),
+    }
+
+
+def _shapes(input_size, hidden_size, bias, options):
+    return jordan_parameter_shapes(input_size, hidden_size, options["output_size"], bias)
+
+
+def _sizes(hidden_size, options):
+    return (options["output_size"],)
+
+
+def _rest(options):
+    return (rest_value(options["output_nonlinearity"]),)
+
+
+def _step(x_t, state, p, options):
+    y, h = jordan_step(
+        x_t, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_ho"], p["bias_ho"], options["nonlinearity"], options["output_nonlinearity"],
+    )  # fmt: skip
+    return (y,), (h, y)
+
+
+def jordan_jacobian_bound(p, options) -> float:
+    """γ_f γ_g λ₁(W_ho) λ₁(W_hh), which bounds every ‖∂y_t/∂y_{t-1}‖₂ (Pascanu et al. 2013)."""
+    gammas = SLOPE_BOUNDS[options["nonlinearity"]] * SLOPE_BOUNDS[options["output_nonlinearity"]]
+    return gammas * spectral_norm(p["weight_ho"]) * spectral_norm(p["weight_hh"])
+
+
+JORDAN_SPEC = CellSpec(
+    name="Jordan",
+    parameter_shapes=_shapes,
+    state_names=("y",),
+    step=_step,
+    trace_type=JordanTrace,
+    check_options=jordan_options,
+    state_sizes=_sizes,
+    rest_values=_rest,
+    jacobian_bound=jordan_jacobian_bound,
+)
 
 
 class JordanCell(RecurrentCell):

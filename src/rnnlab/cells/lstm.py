@@ -1,4 +1,20 @@
-"""The long short-term memory (LSTM) cell, in torch.nn's gate order, with optional peepholes.
+r"""Long short-term memory (LSTM), in torch.nn's gate order, with optional peepholes and
+projection: its step, its spec and its cell.
+
+One step of one layer and direction (gate order i, f, g, o; bracketed terms with peepholes)::
+
+    i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi [+ p_i * c_{t-1}])
+    f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf [+ p_f * c_{t-1}])
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+    c_t = f_t * c_{t-1} + i_t * g_t
+    o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho [+ p_o * c_t])
+    h_t = o_t * tanh(c_t)            (with proj_size P > 0: h_t = (o_t * tanh(c_t)) W_hr^T)
+
+The state is ``(h, c)``, :class:`LSTMState`, starting at zeros; the output is ``h`` (H units,
+or P with a projection); ``record`` keeps ``c`` and the gates too. Parameters ``weight_ih``
+(4H, I), ``weight_hh`` (4H, H or P), ``bias_ih`` and ``bias_hh`` (4H,), ``weight_hr`` (P, H)
+with a projection, ``weight_peephole`` (3, H) with peepholes; U(-1/sqrt(H), 1/sqrt(H)), then
+the forget gate's total bias set to ``forget_bias`` where one is given.
 
 Hochreiter, S. and Schmidhuber, J. (1997). Long short-term memory. *Neural Computation*, 9(8).
 Gers, F. A., Schmidhuber, J. and Cummins, F. (2000). Learning to forget: continual prediction
@@ -15,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.cells.base import RecurrentCell, check_bool, check_size
+from rnnlab.cells.spec import CellSpec, uniform_init
 
 
 class LSTMState(NamedTuple):
@@ -22,6 +39,15 @@ class LSTMState(NamedTuple):
 
     h: torch.Tensor
     c: torch.Tensor
+
+
+class LSTMTrace(NamedTuple):
+    """Every step of an LSTM: ``hidden`` and ``cell`` (L*D, B, T, H), ``gates`` i, f, g, o
+    (L*D, B, T, 4, H)."""
+
+    hidden: torch.Tensor
+    cell: torch.Tensor
+    gates: torch.Tensor
 
 
 def lstm_parameter_shapes(
@@ -94,6 +120,72 @@ def set_forget_bias_(bias_ih: torch.Tensor, bias_hh: torch.Tensor, value: float)
     with torch.no_grad():
         bias_ih[H : 2 * H].fill_(value)
         bias_hh[H : 2 * H].zero_()
+
+
+def lstm_options(
+    hidden_size: int,
+    bias: bool,
+    *,
+    proj_size: int = 0,
+    peephole: bool = False,
+    forget_bias: float | None = None,
+) -> dict:
+    """The LSTM layer's options: P (0 <= P < H, torch.nn's rule), peepholes, forget bias."""
+    proj_size = check_size("proj_size", proj_size, minimum=0)
+    if proj_size >= hidden_size:
+        raise ValueError(
+            f"proj_size must be smaller than hidden_size ({hidden_size}), as in "
+            f"torch.nn.LSTM; got proj_size={proj_size}"
+        )
+    peephole = check_bool("peephole", peephole)
+    forget_bias = check_forget_bias(forget_bias)
+    if forget_bias is not None and not bias:
+        raise ValueError("forget_bias needs bias=True; got bias=False")
+    return {"proj_size": proj_size, "peephole": peephole, "forget_bias": forget_bias}
+
+
+def _shapes(input_size, hidden_size, bias, options):
+    return lstm_parameter_shapes(
+        input_size, hidden_size, bias, options["peephole"], options["proj_size"]
+    )
+
+
+def _sizes(hidden_size, options):
+    return (options["proj_size"] or hidden_size, hidden_size)  # h (P or H), c (H)
+
+
+def _rest(options):
+    return (0.0, 0.0)
+
+
+def _step(x_t, state, p, options):
+    new_state, gates = lstm_step(
+        x_t, LSTMState(*state), p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_peephole"], p["weight_hr"],
+    )  # fmt: skip
+    return tuple(new_state), (new_state.h, new_state.c, gates)
+
+
+def lstm_initialise(parameters, hidden_size, options, generator=None) -> None:
+    """U(-1/sqrt(H), 1/sqrt(H)) everywhere, then the forget bias if one was asked for."""
+    uniform_init(parameters, hidden_size, options, generator)
+    if options["forget_bias"] is not None:
+        set_forget_bias_(parameters["bias_ih"], parameters["bias_hh"], options["forget_bias"])
+
+
+LSTM_SPEC = CellSpec(
+    name="LSTM",
+    parameter_shapes=_shapes,
+    state_names=("h", "c"),
+    step=_step,
+    trace_type=LSTMTrace,
+    check_options=lstm_options,
+    state_sizes=_sizes,
+    rest_values=_rest,
+    state_type=LSTMState,
+    state_layout="each (L*D, B, H) (h (L*D, B, P) with proj_size P)",
+    initialise=lstm_initialise,
+)
 
 
 class LSTMCell(RecurrentCell):

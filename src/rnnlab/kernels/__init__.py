@@ -1,5 +1,9 @@
 """Fast paths for the layers on the CPU, each checked against the reference in rnnlab.layers.
 
+A kernel serves one cell family; :data:`rnnlab.layers.KERNELS` registers each for its cell
+spec (how the layer calls it, and what the dispatch needs to choose its loops). A family that is
+not registered there runs the reference unroll.
+
 Each kernel is a ``torch.autograd.Function`` for one layer and direction: the input
 projections of all steps in one GEMM before the time loop, the weight gradients as a few GEMMs
 after it, and in the loop only the recurrent product and the elementwise math, compiled with
