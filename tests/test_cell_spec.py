@@ -20,10 +20,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from rnnlab.analysis.gradient_flow import recurrent_jacobians, state_gradient_norms
 from rnnlab.cells import CellSpec
 from rnnlab.layers import RecurrentLayer
+from rnnlab.tasks.registry import build_task
+from rnnlab.train.config import parse_config
+from rnnlab.train.trainer import evaluate_split, fit
 
 B, T, I, H = 3, 6, 2, 4
 LENGTHS = [6, 2, 4]
@@ -315,5 +319,43 @@ def test_recurrent_jacobians_match_the_closed_form_and_autograd():
     assert np.all(spectrum.singular_values[..., 0] <= spectrum.bound * (1 + 1e-12))
 
 
-# PLACEHOLDER(fit): training an IndRNN through rnnlab's trainer belongs here, once the new
-# `fit(network, task, training)` API lands (another branch); the lead adds it on merging.
+# -- training through fit ----------------------------------------------------------------------
+
+
+class IndRNNRegressor(nn.Module):
+    """The family's layer and a linear readout, called as ``outputs, state = net(x, state,
+    lengths)``: what :func:`rnnlab.train.trainer.fit` trains."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
+        super().__init__()
+        self.layer = RecurrentLayer(INDRNN, input_size, hidden_size, nonlinearity="tanh")
+        self.readout = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x, state=None, lengths=None):
+        hidden, state = self.layer(x, state, lengths)
+        return self.readout(hidden), state
+
+
+def test_the_family_trains_through_fit():
+    config = parse_config({
+        "model": {"kind": "elman", "hidden_size": 8},  # unused: the network is built here
+        "task": {"name": "adding", "seq_len": 5, "num_train": 512, "num_val": 128,
+                 "num_test": 128},
+        "training": {"max_steps": 300, "eval_every": 300, "lr": 0.01, "batch_size": 32},
+    })  # fmt: skip
+    task = build_task(config.task)
+
+    def trained():
+        torch.manual_seed(0)
+        network = IndRNNRegressor(task.input_size, 32, task.output_size)
+        before = evaluate_split(network, task, task.splits()["val"])["loss"]
+        return before, fit(network, task, config.training)
+
+    before, result = trained()
+    _, again = trained()
+    assert result.reason == "max_steps" and result.step == 300
+    # Below the adding problem's memoryless baseline (predict the mean, 1: MSE 1/6 ~ 0.167),
+    # the network remembers the marked numbers (measured: 0.70 before, 0.112 after).
+    assert before > 0.3 and result.metrics["val_loss"] < 0.13, (before, result.metrics)
+    for mine, theirs in zip(result.network.parameters(), again.network.parameters()):
+        assert torch.equal(mine, theirs)  # seeded: the same run twice
