@@ -176,7 +176,7 @@ def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path,
 def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: int | None,
              seed: int, checkpoint: str | None) -> None:  # fmt: skip
     """Sample text from the character language model trained in RUN_DIR."""
-    from rnnlab.sampling import generate as sample
+    from rnnlab.models.sampling import generate as sample
     from rnnlab.train.evaluation import load_network, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -202,7 +202,7 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
               attention_png: Path | None, others: tuple[Path, ...],
               checkpoint: str | None) -> None:  # fmt: skip
     """Translate SENTENCES with the encoder-decoder trained in RUN_DIR."""
-    from rnnlab.seq2seq import Seq2SeqEnsemble
+    from rnnlab.models.ensemble import Ensemble
     from rnnlab.tasks.translation import tokenise
     from rnnlab.tasks.translation import translate as translate_sentences
     from rnnlab.train.evaluation import load_translator, require_task
@@ -218,7 +218,7 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
         models.append(network)
         vocabularies.append((source, target))
     run = runs[0]
-    network = models[0] if len(models) == 1 else Seq2SeqEnsemble(models)
+    network = models[0] if len(models) == 1 else Ensemble(models)
     results = translate_sentences(
         network, source, target, list(sentences), beam_size=beam, alpha=alpha,
         max_length=max_length + 1,

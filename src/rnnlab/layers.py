@@ -1013,3 +1013,16 @@ class LSTM(RecurrentLayer):
             + projection
             + f", peephole={self.peephole}, forget_bias={self.forget_bias}"
         )
+
+
+# -- state helpers ------------------------------------------------------------------------
+
+
+def state_tensors(state) -> tuple[torch.Tensor, ...]:
+    """A layer state as a tuple of tensors: ``(h,)`` or ``(h, c)``."""
+    return tuple(state) if isinstance(state, LSTMState) else (state,)
+
+
+def state_from_tensors(tensors: tuple[torch.Tensor, ...]):
+    """The inverse of :func:`state_tensors`."""
+    return LSTMState(*tensors) if len(tensors) == 2 else tensors[0]

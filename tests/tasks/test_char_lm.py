@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.network import LSTMConfig, build_network
-from rnnlab.sampling import generate
+from rnnlab.models.config import LSTMConfig, build_model
+from rnnlab.models.sampling import generate
 from rnnlab.tasks.base import masked_loss
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig, load_text
 
@@ -74,7 +74,7 @@ def model(corpus):
     task = CharLM(CharLMConfig(path=str(corpus)))
     torch.manual_seed(0)
     config = LSTMConfig(kind="lstm", hidden_size=16, embedding_dim=8)
-    return build_network(config, task.input_size, task.output_size, tokens=True), task.vocabulary
+    return build_model(config, task.input_size, task.output_size, tokens=True), task.vocabulary
 
 
 def test_generation_is_seeded_and_as_long_as_asked(model):

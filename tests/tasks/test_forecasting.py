@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.network import GRUConfig, build_network
+from rnnlab.models.config import GRUConfig, build_model
 from rnnlab.tasks.base import masked_loss, predictions_from_outputs
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 
@@ -18,7 +18,7 @@ def sunspots(**options) -> Forecasting:
 def network_for(task: Forecasting, seed: int = 0):
     torch.manual_seed(seed)
     config = GRUConfig(kind="gru", hidden_size=5)
-    return build_network(config, task.input_size, task.output_size).eval()
+    return build_model(config, task.input_size, task.output_size).eval()
 
 
 def test_parts_and_scaler_see_no_future():
@@ -168,7 +168,7 @@ def test_highway_adds_a_linear_map_of_the_last_k_inputs():
 
     config = GRUConfig(kind="gru", hidden_size=4, highway=3)
     torch.manual_seed(0)
-    network = build_network(config, 2, 5).double()
+    network = build_model(config, 2, 5).double()
     x = torch.randn(2, 6, 2, dtype=torch.float64)
     outputs, _ = network(x)
     hidden, _ = network.layer(x)
@@ -180,7 +180,7 @@ def test_highway_adds_a_linear_map_of_the_last_k_inputs():
                 expected = expected + x[:, t - 2 + j] @ weight[:, :, j].T
         torch.testing.assert_close(outputs[:, t], expected)
     with pytest.raises(Error, match="highway"):
-        build_network(config, 10, 5, tokens=True)
+        build_model(config, 10, 5, tokens=True)
 
 
 def test_an_ensemble_forecast_pools_its_members():
@@ -223,7 +223,7 @@ def test_least_squares_start_makes_the_network_a_linear_forecaster():
     config = GRUConfig(kind="gru", hidden_size=4, highway=5)
     task = sunspots(horizon=3, window=12, val_length=10, test_length=10)
     torch.manual_seed(0)
-    network = build_network(config, task.input_size, task.output_size)
+    network = build_model(config, task.input_size, task.output_size)
     task.initialise(network)
     train = task.splits()["train"]
     with torch.no_grad():

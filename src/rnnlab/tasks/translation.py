@@ -41,7 +41,7 @@ from rnnlab.tasks.files import read_text, require_file
 from rnnlab.tasks.word_vocabulary import PAD_ID, WordVocabulary
 
 if TYPE_CHECKING:
-    from rnnlab.decoding import Decoded
+    from rnnlab.models.decoding import Decoded
 
 _PUNCTUATION = re.compile(r"(?<=\S)([,.!?;:])")
 _SPACES = re.compile(r"\s+")
@@ -215,7 +215,7 @@ class Translation(Task):
     def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
         """BLEU of the network's translations of ``split``'s sources (see the docstring)."""
         from rnnlab.analysis.bleu import corpus_bleu, sentence_bleu_d2l
-        from rnnlab.decoding import beam_search, greedy
+        from rnnlab.models.decoding import beam_search, greedy
 
         sources, references = self.references(split)
         if not full and self.config.eval_sources is not None:
@@ -306,9 +306,9 @@ def translate(
     beam_size: int = 4, alpha: float = 0.75, max_length: int = 31,
 ) -> list[tuple[str, "Decoded"]]:  # fmt: skip
     """Translate raw ``sentences`` (normalised here as in training): for each, the
-    translation's text and its :class:`~rnnlab.decoding.Decoded` (tokens, scores, attention).
+    translation's text and its :class:`~rnnlab.models.decoding.Decoded` (tokens, scores, attention).
     Unknown source words are read as ``<unk>``."""
-    from rnnlab.decoding import beam_search
+    from rnnlab.models.decoding import beam_search
 
     results = []
     for sentence in sentences:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError
-from rnnlab.network import build_network, build_seq2seq
+from rnnlab.models.config import build_model, build_seq2seq
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.registry import build_task
 from rnnlab.train.config import RunConfig
@@ -18,7 +18,7 @@ from rnnlab.train.config import RunConfig
 def network_for(config: RunConfig, task: Task) -> nn.Module:
     """The network of ``config.model`` for ``task``'s sizes and kind of data, freshly
     initialised from the global torch generator."""
-    return build_network(
+    return build_model(
         config.model, task.input_size, task.output_size,
         tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
     )  # fmt: skip
@@ -28,7 +28,7 @@ def token_network(
     config: RunConfig, vocab_size: int, output_size: int, per_sequence: bool
 ) -> nn.Module:
     """The network of ``config.model`` that reads token ids of a saved vocabulary (no data)."""
-    return build_network(
+    return build_model(
         config.model, vocab_size, output_size, tokens=True, per_sequence=per_sequence
     )
 

@@ -10,7 +10,7 @@ needs no data: it builds the network from the config and the vocabulary saved wi
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.network import Network
+from rnnlab.models.readout import Network
 from rnnlab.tasks.base import predictions_from_outputs
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.build import build, network_for, token_network, translator_network
@@ -52,9 +52,9 @@ def evaluate_run(
         network.eval()
         networks.append(network)
     if task.seq2seq:
-        from rnnlab.seq2seq import Seq2SeqEnsemble
+        from rnnlab.models.ensemble import Ensemble
 
-        network = networks[0] if len(networks) == 1 else Seq2SeqEnsemble(networks)
+        network = networks[0] if len(networks) == 1 else Ensemble(networks)
         metrics = evaluate_split(network, task, data, device)
         if len(networks) > 1:
             metrics["ensemble_size"] = len(networks)

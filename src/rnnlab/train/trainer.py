@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.network import state_from_tensors, state_tensors
+from rnnlab.layers import state_from_tensors, state_tensors
 from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
