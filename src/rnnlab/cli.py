@@ -143,7 +143,7 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
 def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path, ...],
             checkpoint: str | None) -> None:  # fmt: skip
     """Classify NAMES with the name classifier trained in RUN_DIR."""
-    from rnnlab.tasks.names import predict as predict_names
+    from rnnlab.evaluation.classification import predict as predict_names
     from rnnlab.train.evaluation import load_network, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -202,9 +202,9 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
               attention_png: Path | None, others: tuple[Path, ...],
               checkpoint: str | None) -> None:  # fmt: skip
     """Translate SENTENCES with the encoder-decoder trained in RUN_DIR."""
+    from rnnlab.evaluation.translation import translate as translate_sentences
     from rnnlab.models.ensemble import Ensemble
     from rnnlab.tasks.translation import tokenise
-    from rnnlab.tasks.translation import translate as translate_sentences
     from rnnlab.train.evaluation import load_translator, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -249,7 +249,8 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
 def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple[Path, ...],
              checkpoint: str | None) -> None:  # fmt: skip
     """Forecast beyond the end of the series with the network trained in RUN_DIR."""
-    from rnnlab.tasks.forecasting import plot_future
+    from rnnlab.evaluation.forecasting import future, plot_future
+    from rnnlab.models.ensemble import Ensemble
     from rnnlab.train.evaluation import load_trained, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -262,8 +263,8 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
         task, network = load_trained(run, checkpoint)
         networks.append(network)
     run = runs[0]
-    network = networks[0] if len(networks) == 1 else networks
-    times, result = task.future(network, horizon or task.config.horizon)
+    network = networks[0] if len(networks) == 1 else Ensemble(networks)
+    times, result = future(task, network, horizon or task.config.horizon)
     header = f"{'time':>10}  {'forecast':>10}"
     if result.lower is not None:
         header += f"  {'90% lower':>10}  {'90% upper':>10}"

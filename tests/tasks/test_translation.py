@@ -143,8 +143,8 @@ def test_config_mistakes(tmp_path):
 
 
 def test_the_target_mask_weighs_the_loss(task):
+    from rnnlab.losses import masked_loss
     from rnnlab.models.config import build_model
-    from rnnlab.tasks.base import masked_loss
 
     config = parse_config({"model": {"kind": "gru", "hidden_size": 8}, "task": {
         "name": "translation", "path": str(EN_FR)}}).model  # fmt: skip

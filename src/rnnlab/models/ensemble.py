@@ -97,3 +97,10 @@ def _log_mean(log_probs: list[torch.Tensor]) -> torch.Tensor:
     return torch.logsumexp(torch.stack(log_probs), dim=0) - torch.log(
         torch.tensor(float(len(log_probs)))
     )
+
+
+def members(network) -> list[nn.Module]:
+    """The networks of ``network``: an ensemble's members, a list's, or the network itself."""
+    if isinstance(network, Ensemble):
+        return list(network.models)
+    return list(network) if isinstance(network, list) else [network]

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from rnnlab.layers import LSTMState, RecurrentLayer
-from rnnlab.tasks.base import Loss, predictions_from_outputs
+from rnnlab.losses import Loss, predictions_from_outputs
 
 
 class Network(nn.Module):
@@ -115,3 +115,32 @@ class Network(nn.Module):
                 use_truth = use_truth[..., 0]  # (B, 1), as token ids
             x_t = torch.where(use_truth.to(x.device), x[:, t + 1 : t + 2], prediction)
         return torch.cat(outputs, dim=1), state
+
+
+def least_squares_highway(network: Network, split, steps: int, gaussian: bool) -> None:
+    """Start a forecaster with ``highway`` from the best linear forecaster of the training
+    windows ``split`` (targets of ``steps`` values, then their log-variances if ``gaussian``),
+    so that the network begins as a direct autoregression and its recurrent part learns what
+    the linear part misses (the hybrid of Zhang 2003, "Time series forecasting using a hybrid
+    ARIMA and neural network model", learnt jointly). The highway's mean outputs get the
+    least-squares fit of the targets on the last k inputs, its log-variance outputs the log of
+    the fit's residual variance per horizon step, and the recurrent readout starts at zero."""
+    highway = network.highway
+    k = highway.kernel_size[0]
+    x = torch.nn.functional.pad(split.x.double().transpose(1, 2), (k - 1, 0))  # (N, F, k-1+W)
+    lags = x.unfold(2, k, 1)  # (N, F, W, k): the k inputs up to each step
+    rows = lags.permute(0, 2, 1, 3).reshape(*split.mask.shape, -1)[split.mask]  # (R, F k)
+    design = torch.cat([rows, torch.ones(len(rows), 1, dtype=rows.dtype)], 1)
+    targets = split.y.double()[split.mask]  # (R, steps)
+    solution = torch.linalg.lstsq(design, targets).solution  # (F k + 1, steps)
+    residual = targets - design @ solution
+    with torch.no_grad():
+        weight = solution[:-1].T.reshape(steps, -1, k)  # (steps, F, k)
+        highway.weight.zero_()
+        highway.bias.zero_()
+        highway.weight[:steps] = weight.to(highway.weight.dtype)
+        highway.bias[:steps] = solution[-1].to(highway.bias.dtype)
+        if gaussian:
+            highway.bias[steps:] = residual.var(0).log().to(highway.bias.dtype)
+        network.readout.weight.zero_()
+        network.readout.bias.zero_()

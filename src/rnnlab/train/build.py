@@ -10,6 +10,7 @@ from torch import nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.models.config import build_model, build_seq2seq
+from rnnlab.models.readout import least_squares_highway
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.registry import build_task
 from rnnlab.train.config import RunConfig
@@ -72,5 +73,19 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, nn.Module]:
             f"task {task.name!r} is a stream read in order; a bidirectional model would see the "
             f"future it must predict (set model.bidirectional = false)"
         )
-    task.initialise(network)
+    initialise(task, network)
     return task, network
+
+
+def initialise(task: Task, network: nn.Module) -> None:
+    """Set a fresh network's parameters from the training data where a better start than
+    random is known: a forecaster's highway (``model.highway`` with the task's
+    ``highway_init = "least_squares"``) by least squares
+    (:func:`rnnlab.models.readout.least_squares_highway`)."""
+    config = getattr(task, "config", None)
+    if getattr(network, "highway", None) is None:
+        return
+    if getattr(config, "highway_init", None) != "least_squares":
+        return
+    gaussian = config.output == "gaussian"
+    least_squares_highway(network, task.splits()["train"], task.steps, gaussian)
