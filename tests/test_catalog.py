@@ -6,7 +6,7 @@ import pytest
 
 from rnnlab import catalog
 from rnnlab.experiments import EXPERIMENTS
-from rnnlab.network import MODELS
+from rnnlab.models.config import MODELS
 from rnnlab.tasks import TASKS
 
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnlab.errors import ConfigError
-from rnnlab.network import MODELS
+from rnnlab.models.config import MODELS
 from rnnlab.tasks import TASKS
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, save_config
 

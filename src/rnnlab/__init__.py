@@ -13,9 +13,11 @@ NumPy reference (forward pass and hand-derived backpropagation through time)
 Tasks (seeded stimulus generators and loaders of real data)
     :mod:`rnnlab.tasks`.
 Networks trained by ``rnnlab train``
-    :mod:`rnnlab.network` (a layer and a readout), :mod:`rnnlab.seq2seq` (encoder-decoder),
-    :mod:`rnnlab.attention` (additive and dot attention), :mod:`rnnlab.decoding` (greedy and
-    beam search).
+    :mod:`rnnlab.models`: :mod:`~rnnlab.models.config` (the ``[model]`` configs and the one
+    factory), :mod:`~rnnlab.models.readout` (a layer and a readout),
+    :mod:`~rnnlab.models.seq2seq` (encoder-decoder), :mod:`~rnnlab.models.attention` (additive
+    and dot attention), :mod:`~rnnlab.models.decoding` (greedy and beam search),
+    :mod:`~rnnlab.models.ensemble` (the one ensemble).
 """
 
 import importlib

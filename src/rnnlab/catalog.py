@@ -1,7 +1,7 @@
 """The names and one-line descriptions of the built-in tasks, models and experiments.
 
 ``rnnlab list`` reads them here, without importing torch: the registries that build things
-(:data:`rnnlab.tasks.TASKS`, :data:`rnnlab.network.MODELS`) import every task and layer.
+(:data:`rnnlab.tasks.TASKS`, :data:`rnnlab.models.config.MODELS`) import every task and layer.
 ``tests/test_catalog.py`` checks that these tables name the same entries with the same words as
 those registries, so a new task or model that is missing here fails a test. The experiments
 have no heavier registry: :data:`rnnlab.experiments.EXPERIMENTS` is this table. This module

@@ -147,7 +147,7 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
 def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path, ...],
             checkpoint: str | None) -> None:  # fmt: skip
     """Classify NAMES with the name classifier trained in RUN_DIR."""
-    from rnnlab.tasks.names import predict as predict_names
+    from rnnlab.evaluation.classification import predict as predict_names
     from rnnlab.train.evaluation import load_network, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -180,7 +180,7 @@ def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path,
 def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: int | None,
              seed: int, checkpoint: str | None) -> None:  # fmt: skip
     """Sample text from the character language model trained in RUN_DIR."""
-    from rnnlab.sampling import generate as sample
+    from rnnlab.models.sampling import generate as sample
     from rnnlab.train.evaluation import load_network, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -206,9 +206,9 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
               attention_png: Path | None, others: tuple[Path, ...],
               checkpoint: str | None) -> None:  # fmt: skip
     """Translate SENTENCES with the encoder-decoder trained in RUN_DIR."""
-    from rnnlab.seq2seq import Seq2SeqEnsemble
+    from rnnlab.evaluation.translation import translate as translate_sentences
+    from rnnlab.models.ensemble import Ensemble
     from rnnlab.tasks.translation import tokenise
-    from rnnlab.tasks.translation import translate as translate_sentences
     from rnnlab.train.evaluation import load_translator, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -222,7 +222,7 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
         models.append(network)
         vocabularies.append((source, target))
     run = runs[0]
-    network = models[0] if len(models) == 1 else Seq2SeqEnsemble(models)
+    network = models[0] if len(models) == 1 else Ensemble(models)
     results = translate_sentences(
         network, source, target, list(sentences), beam_size=beam, alpha=alpha,
         max_length=max_length + 1,
@@ -253,7 +253,8 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
 def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple[Path, ...],
              checkpoint: str | None) -> None:  # fmt: skip
     """Forecast beyond the end of the series with the network trained in RUN_DIR."""
-    from rnnlab.tasks.forecasting import plot_future
+    from rnnlab.evaluation.forecasting import future, plot_future
+    from rnnlab.models.ensemble import Ensemble
     from rnnlab.train.evaluation import load_trained, require_task
     from rnnlab.train.run_directory import RunDirectory
 
@@ -266,8 +267,8 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
         task, network = load_trained(run, checkpoint)
         networks.append(network)
     run = runs[0]
-    network = networks[0] if len(networks) == 1 else networks
-    times, result = task.future(network, horizon or task.config.horizon)
+    network = networks[0] if len(networks) == 1 else Ensemble(networks)
+    times, result = future(task, network, horizon or task.config.horizon)
     header = f"{'time':>10}  {'forecast':>10}"
     if result.lower is not None:
         header += f"  {'90% lower':>10}  {'90% upper':>10}"

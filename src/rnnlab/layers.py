@@ -1024,3 +1024,16 @@ class LSTM(RecurrentLayer):
             bidirectional, path=path, device=device, dtype=dtype, proj_size=proj_size,
             peephole=peephole, forget_bias=forget_bias,
         )  # fmt: skip
+
+
+# -- state helpers ------------------------------------------------------------------------
+
+
+def state_tensors(state) -> tuple[torch.Tensor, ...]:
+    """A layer state as a tuple of tensors: ``(h,)`` or ``(h, c)``."""
+    return tuple(state) if isinstance(state, LSTMState) else (state,)
+
+
+def state_from_tensors(tensors: tuple[torch.Tensor, ...]):
+    """The inverse of :func:`state_tensors`."""
+    return LSTMState(*tensors) if len(tensors) == 2 else tensors[0]

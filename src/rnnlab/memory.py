@@ -1,7 +1,7 @@
 """How much memory this machine can still give, to refuse a model before allocating it.
 
 Asking the allocator for 40 PB fails with a traceback from deep inside torch; a network's
-parameter count is known from its config (:func:`rnnlab.network.parameter_count`), so the size
+parameter count is known from its config (:func:`rnnlab.models.config.parameter_count`), so the size
 can be compared with what is available first.
 """
 

@@ -20,6 +20,7 @@ and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian i
 rolling-origin backtests).
 """
 
+from rnnlab.losses import masked_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
     char_lm,
@@ -36,7 +37,7 @@ from rnnlab.tasks import (
     translation,
     two_sequence,
 )
-from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
+from rnnlab.tasks.base import Split, Task
 from rnnlab.tasks.registry import TASKS, TaskConfig, build_task
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.tasks.word_vocabulary import WordVocabulary

@@ -16,17 +16,16 @@ the trainer cuts into parallel streams and chunks, carrying the state across chu
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
+
+from rnnlab.losses import Loss
 
 # The largest seed every consumer takes: scikit-learn's random_state stops at 2**32 - 1, numpy
 # refuses negative seeds, torch's Generator anything from 2**64 on.
 MAX_SEED = 2**32 - 1
-
-Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll"]
 
 
 def seed_field(description: str):
@@ -123,89 +122,5 @@ class Task:
     def save(self, directory: Path) -> None:
         """Write what a run needs besides its weights (a vocabulary) into ``directory``."""
 
-    def report(self, predictions: torch.Tensor, split: Split, directory: Path | None) -> dict:
-        """Metrics too detailed for every validation (per class), and figures written to
-        ``directory``; used by ``rnnlab evaluate``."""
-        return {}
-
-    def baselines(self, split: str) -> dict[str, dict[str, float]]:
-        """The metrics of the methods a user would pick instead of an RNN on ``split``."""
-        return {}
-
-    def initialise(self, network) -> None:
-        """Set a fresh network's parameters from the training data where the task knows a
-        better start than random (a forecaster's linear part by least squares)."""
-
-    network_ensembles: ClassVar[bool] = False
-    """True when :meth:`evaluate_network` also takes a list of networks, an ensemble."""
-
-    def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
-        """Metrics that need the network itself, not its outputs on the split: translations
-        decoded and scored (BLEU), forecasts from rolling origins. ``full`` is False at a
-        validation during training (quick metrics only) and True for ``rnnlab evaluate``
-        (everything, figures written to ``directory``)."""
-        return {}
-
-
-LOG_VARIANCE_LIMIT = 12.0  # log-variances are clamped to +-this, so the likelihood stays finite
-
-
-def gaussian_parts(outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The means and (clamped) log-variances of "gaussian_nll" outputs (..., 2 O)."""
-    mean, log_variance = outputs.chunk(2, dim=-1)
-    return mean, log_variance.clamp(-LOG_VARIANCE_LIMIT, LOG_VARIANCE_LIMIT)
-
-
-def predictions_from_outputs(outputs: torch.Tensor, loss: Loss) -> torch.Tensor:
-    """The network's predictions: its raw outputs through the activation its loss implies
-    ("gaussian_nll": the means, then the standard deviations)."""
-    if loss in ("sigmoid_mse", "bce"):
-        return torch.sigmoid(outputs)
-    if loss == "cross_entropy":
-        return torch.softmax(outputs, dim=-1)
-    if loss == "gaussian_nll":
-        mean, log_variance = gaussian_parts(outputs)
-        return torch.cat([mean, (0.5 * log_variance).exp()], dim=-1)
-    return outputs
-
-
-def masked_loss(
-    outputs: torch.Tensor,
-    y: torch.Tensor,
-    mask: torch.Tensor | None,
-    loss: Loss,
-    weight: torch.Tensor | None = None,
-    label_smoothing: float = 0.0,
-) -> torch.Tensor:
-    """The mean loss over the steps where ``mask`` is True (every step if None).
-
-    ``outputs`` (B, T, O) are raw network outputs, or (B, O) with one target per sequence.
-    Squared errors (and Gaussian negative log-likelihoods) are averaged over output units
-    too, as torch's ``mse_loss`` does;
-    cross-entropy is per step, with class weights ``weight`` if given (a weighted mean), and
-    ``label_smoothing`` (Szegedy et al. 2016) mixing that share of a uniform distribution into
-    the target distribution.
-    """
-    if outputs.dim() == 2:
-        if loss != "cross_entropy":
-            raise ValueError(f"one target per sequence needs loss 'cross_entropy'; got {loss!r}")
-        return F.cross_entropy(outputs, y, weight=weight, label_smoothing=label_smoothing)
-    if loss == "cross_entropy":
-        per_step = F.cross_entropy(
-            outputs.transpose(1, 2), y, reduction="none", label_smoothing=label_smoothing
-        )  # (B, T)
-        if weight is not None:
-            weights = weight[y]
-            if mask is not None:
-                weights = weights * mask
-            return (per_step * weights).sum() / weights.sum()
-    elif loss == "bce":
-        per_step = F.binary_cross_entropy_with_logits(outputs, y, reduction="none").mean(-1)
-    elif loss == "gaussian_nll":  # -log N(y; mean, variance) without the constant log(2 pi) / 2
-        mean, log_variance = gaussian_parts(outputs)
-        per_step = (0.5 * (log_variance + (y - mean) ** 2 / log_variance.exp())).mean(-1)
-    else:
-        per_step = ((predictions_from_outputs(outputs, loss) - y) ** 2).mean(-1)  # (B, T)
-    if mask is None:
-        return per_step.mean()
-    return per_step[mask].mean()
+    # What needs a trained network (decoding, backtests, reports, baselines) lives in
+    # rnnlab.evaluation, which names each task's evaluation functions.

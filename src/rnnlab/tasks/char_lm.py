@@ -11,7 +11,7 @@ from the training text (see :mod:`rnnlab.tasks.vocabulary`), saved with the run.
 Metrics: ``loss_nats`` (mean negative log-likelihood per character, in nats), ``bpc`` (the
 same in bits) and ``perplexity`` (e to the loss). ``rnnlab evaluate`` also reports the baseline
 a user would try first: an interpolated Kneser-Ney character n-gram whose order (up to 7) is
-chosen on the validation text (:mod:`rnnlab.baselines.kneser_ney`).
+chosen on the validation text (:mod:`rnnlab.evaluation.language_model`).
 """
 
 import math
@@ -90,13 +90,6 @@ class CharLM(Task):
     def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:
         chosen = predictions.gather(-1, split.y[..., None])  # (1, T, 1)
         return nats_metrics(float(-chosen.clamp_min(1e-30).log().mean()))
-
-    def baselines(self, split: str) -> dict[str, dict[str, float]]:
-        from rnnlab.baselines.kneser_ney import best_kneser_ney
-
-        model, losses = best_kneser_ney(self.texts["train"], self.texts["val"])
-        loss = losses[model.n] if split == "val" else model.loss(self.texts[split])
-        return {"kneser_ney": {"order": model.n, **nats_metrics(loss)}}
 
     def save(self, directory: Path) -> None:
         self.vocabulary.save(Path(directory) / "vocab.json")

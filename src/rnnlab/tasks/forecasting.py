@@ -26,13 +26,9 @@ for "direct", from ``samples`` simulated paths for "recursive" (the point foreca
 their median). ``output = "point"`` is trained on the squared error and has no interval. The
 first quarter of each training window is a warm-up without loss (the state is still settling).
 
-**Evaluation.** From every origin o of the validation or test part (as
-:func:`rnnlab.baselines.forecasting.rolling_origins`) the network reads the ``window`` steps
-before o and forecasts steps o .. o + H - 1; ``mae``, ``rmse``, ``mase`` (scaled by the
-in-sample one-step naive MAE before the part) and ``coverage_90`` over every forecast whose
-target exists, on the original scale. Validation reports them at every evaluation
-(``val_mase`` can drive early stopping); ``rnnlab evaluate`` adds the naive, seasonal-naive and
-autoregressive baselines, fitted on everything before the part, and a PNG of the forecasts.
+**Evaluation** (:mod:`rnnlab.evaluation.forecasting`): backtests from rolling origins of
+the validation or test part, ``mae``, ``rmse``, ``mase`` and ``coverage_90`` on the original
+scale, the naive, seasonal-naive and autoregressive baselines, and a PNG of the forecasts.
 """
 
 import json
@@ -43,15 +39,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.baselines.forecasting import (
-    Forecast,
-    backtest,
-    forecast_metrics,
-    mase_scale,
-    rolling_origins,
-)
 from rnnlab.errors import ConfigError
-from rnnlab.tasks.base import Split, Task, predictions_from_outputs, seed_field
+from rnnlab.tasks.base import Split, Task, seed_field
 from rnnlab.tasks.time_series import Scaler, Series, load_series
 
 
@@ -97,7 +86,6 @@ class Forecasting(Task):
     name = "forecast"
     description = "forecast a time series (statsmodels' sunspots, co2, ... or a CSV) with backtests"
     stream = False
-    network_ensembles = True
 
     def __init__(self, config: ForecastConfig) -> None:
         if (config.series is None) == (config.path is None):
@@ -170,109 +158,10 @@ class Forecasting(Task):
         test = self._windows(range(self.test_start - 1, len(self.scaled) - S), W - 1)
         return {"train": train, "val": val, "test": test}
 
-    def initialise(self, network) -> None:
-        """With ``model.highway`` and ``highway_init = "least_squares"``: start from the best
-        linear forecaster of the training windows, so that the network begins as a direct
-        autoregression and its recurrent part learns what the linear part misses (the hybrid
-        of Zhang 2003, "Time series forecasting using a hybrid ARIMA and neural network
-        model", learnt jointly). The highway's mean outputs get the least-squares fit of
-        the targets on the last k inputs, its log-variance outputs the log of the fit's
-        residual variance per horizon step, and the recurrent readout starts at zero."""
-        highway = getattr(network, "highway", None)
-        if highway is None or self.config.highway_init != "least_squares":
-            return
-        k = highway.kernel_size[0]
-        split = self.splits()["train"]
-        x = torch.nn.functional.pad(split.x.double().transpose(1, 2), (k - 1, 0))  # (N, F, k-1+W)
-        lags = x.unfold(2, k, 1)  # (N, F, W, k): the k inputs up to each step
-        rows = lags.permute(0, 2, 1, 3).reshape(*split.mask.shape, -1)[split.mask]  # (R, F k)
-        design = torch.cat([rows, torch.ones(len(rows), 1, dtype=rows.dtype)], 1)
-        targets = split.y.double()[split.mask]  # (R, steps)
-        solution = torch.linalg.lstsq(design, targets).solution  # (F k + 1, steps)
-        residual = targets - design @ solution
-        with torch.no_grad():
-            weight = solution[:-1].T.reshape(self.steps, -1, k)  # (steps, F, k)
-            highway.weight.zero_()
-            highway.bias.zero_()
-            highway.weight[: self.steps] = weight.to(highway.weight.dtype)
-            highway.bias[: self.steps] = solution[-1].to(highway.bias.dtype)
-            if self.config.output == "gaussian":
-                highway.bias[self.steps :] = residual.var(0).log().to(highway.bias.dtype)
-            network.readout.weight.zero_()
-            network.readout.bias.zero_()
+    # -- forecasts: rnnlab.evaluation.forecasting ------------------------------------------
 
-    # -- forecasts ------------------------------------------------------------------------
-
-    @torch.no_grad()
-    def forecast(self, network, history: np.ndarray, horizon: int | None = None) -> Forecast:
-        """The forecast (original units) of the ``horizon`` target values after the scaled
-        ``history`` (o, F), from its last ``window`` steps.
-
-        ``network`` may be a list of networks (seeds of one config), an *ensemble*: with
-        Gaussian outputs the forecast is the median and the interval the central 90 % of the
-        equal mixture of their distributions (from ``samples`` seeded draws of each); with
-        point outputs, the mean of their forecasts.
-        """
-        networks = network if isinstance(network, list) else [network]
-        horizon = horizon or self.config.horizon
-        if self.config.strategy == "direct" and horizon > self.config.horizon:
-            raise ConfigError(
-                f"this network forecasts {self.config.horizon} steps at once (direct); "
-                f"got horizon {horizon}"
-            )
-        dtype = next(networks[0].parameters()).dtype
-        x = torch.tensor(history[-self.config.window :], dtype=dtype)[None]  # (1, W, F)
-        generator = torch.Generator().manual_seed(self.config.seed)
-        gaussian = self.config.output == "gaussian"
-        means, draws = [], []
-        for member in networks:
-            member.eval()
-            if self.config.strategy == "recursive":
-                paths = self._recursive_paths(member, x, horizon, generator)  # (P, H)
-                means.append(paths[0])
-                draws.append(paths)
-                continue
-            outputs, _ = member(x)
-            predicted = predictions_from_outputs(outputs[0, -1], self.loss).double()
-            mean = predicted[: self.steps][:horizon]
-            means.append(mean.numpy())
-            if gaussian:
-                std = predicted[self.steps :][:horizon]
-                if len(networks) == 1:  # one normal distribution: its exact quantiles
-                    mean, std = mean.numpy(), std.numpy()
-                    return self._interval(mean, mean - Z_90 * std, mean + Z_90 * std)
-                noise = torch.randn(self.config.samples, horizon, generator=generator)
-                draws.append((mean + std * noise.double()).numpy())
-        if not gaussian:
-            return Forecast(self._inverse(np.mean(means, axis=0)))
-        pooled = np.concatenate(draws)  # (members * samples, H)
-        lower, median, upper = np.quantile(pooled, [0.05, 0.5, 0.95], axis=0)
-        return self._interval(median, lower, upper)
-
-    def _recursive_paths(self, network, x, horizon: int, generator) -> np.ndarray:
-        """Slide the window over each forecast, fed back as the next input: (P, H) scaled
-        paths; Gaussian: ``samples`` paths, each feeding back a draw from its forecast
-        distribution."""
-        gaussian = self.config.output == "gaussian"
-        window = x.expand(self.config.samples if gaussian else 1, -1, -1)  # (P, W, 1)
-        values = []
-        for _ in range(horizon):
-            outputs, _ = network(window)
-            predicted = predictions_from_outputs(outputs[:, -1], self.loss)  # (P, 1) or (P, 2)
-            value = predicted[:, :1]
-            if gaussian:
-                noise = torch.randn(value.shape, generator=generator, dtype=value.dtype)
-                value = value + predicted[:, 1:] * noise
-            values.append(value[:, 0])
-            window = torch.cat([window[:, 1:], value[:, None]], dim=1)
-        return torch.stack(values, 1).double().numpy()
-
-    def _inverse(self, scaled: np.ndarray) -> np.ndarray:
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
         return self.scaler.inverse(scaled, self.target)
-
-    def _interval(self, mean, lower, upper) -> Forecast:
-        # The transform and scaling are increasing, so quantiles map to quantiles.
-        return Forecast(self._inverse(mean), self._inverse(lower), self._inverse(upper))
 
     def part(self, split: str) -> tuple[int, int]:
         """The first step of ``split``'s part and the end of the data it may see."""
@@ -282,75 +171,7 @@ class Forecasting(Task):
             return self.test_start, len(self.scaled)
         raise ValueError(f"forecasts are evaluated on 'val' or 'test'; got {split!r}")
 
-    def backtest(self, network, split: str):
-        """The rolling-origin backtest of ``split`` and its MASE scale."""
-        start, end = self.part(split)
-        origins = rolling_origins(end, end - start, self.config.horizon)
-        actual = self.series.values[:end, self.target]
-        result = backtest(
-            lambda history, horizon: self.forecast(network, history, horizon),
-            actual, origins, self.config.horizon, history=self.scaled[:end],
-        )  # fmt: skip
-        return result, mase_scale(self.series.values[:start, self.target])
-
-    def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
-        result, scale = self.backtest(network, split)
-        metrics = forecast_metrics(result, scale)
-        if not full:
-            metrics.pop("per_horizon")
-            return metrics
-        if directory is not None:
-            metrics["forecast_png"] = str(self.plot_backtest(result, Path(directory), split))
-        return metrics
-
-    def baselines(self, split: str) -> dict[str, dict]:
-        from rnnlab.baselines.forecasting import evaluate_baselines
-
-        start, end = self.part(split)
-        return evaluate_baselines(
-            self.series.values[:end, self.target], start, end - start, self.config.horizon,
-            self.series.period,
-        )  # fmt: skip
-
-    def future(self, network, horizon: int) -> tuple[np.ndarray, Forecast]:
-        """The forecast of the ``horizon`` steps after the end of the series and their times."""
-        forecast = self.forecast(network, self.scaled, horizon)
-        times = self.series.times
-        step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-        return times[-1] + step * np.arange(1, horizon + 1), forecast
-
     # -- figures and files ----------------------------------------------------------------
-
-    def plot_backtest(self, result, directory: Path, split: str) -> Path:
-        """The actual series over the part and the 1-step and H-step forecasts, intervals
-        shaded."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        times, actual = self.series.times, self.series.values[:, self.target]
-        start, end = self.part(split)
-        first = max(0, start - 3 * self.config.horizon)
-        figure, axes = plt.subplots(figsize=(9, 4), layout="constrained")
-        axes.plot(times[first:end], actual[first:end], color="black", label="actual")
-        for h, color in ((1, "tab:blue"), (self.config.horizon, "tab:orange")):
-            steps = result.origins + h - 1
-            valid = steps < end
-            axes.plot(times[steps[valid]], result.mean[valid, h - 1], color=color,
-                      label=f"{h}-step forecast")  # fmt: skip
-            if result.lower is not None:
-                axes.fill_between(times[steps[valid]], result.lower[valid, h - 1],
-                                  result.upper[valid, h - 1], color=color, alpha=0.15)  # fmt: skip
-        axes.axvline(times[start], color="grey", linestyle=":")
-        axes.set_xlabel("time")
-        axes.set_ylabel(self.series.columns[self.target])
-        axes.set_title(f"{self.series.name}: forecasts from rolling origins ({split}), 90 %")
-        axes.legend()
-        path = directory / f"forecast_{split}.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        return path
 
     def save(self, directory: Path) -> None:
         data = {
@@ -363,26 +184,3 @@ class Forecasting(Task):
             "scaler": self.scaler.to_dict(),
         }
         Path(directory, "series.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
-
-
-def plot_future(task: Forecasting, times: np.ndarray, forecast: Forecast, path: Path) -> Path:
-    """The end of the series and the forecast beyond it, with its 90 % interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    past = task.series.times[-100:], task.series.values[-100:, task.target]
-    figure, axes = plt.subplots(figsize=(9, 4), layout="constrained")
-    axes.plot(*past, color="black", label="observed")
-    axes.plot(times, forecast.mean, color="tab:blue", marker="o", label="forecast")
-    if forecast.lower is not None:
-        axes.fill_between(times, forecast.lower, forecast.upper, color="tab:blue", alpha=0.2,
-                          label="90 % interval")  # fmt: skip
-    axes.set_xlabel("time")
-    axes.set_ylabel(task.series.columns[task.target])
-    axes.set_title(f"{task.series.name}: forecast of {len(times)} steps")
-    axes.legend()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return Path(path)

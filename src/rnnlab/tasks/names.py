@@ -16,7 +16,7 @@ The network reads each name's characters (one-hot or embedded) and classifies it
 final state; batches of names of different lengths are padded and carry their ``lengths``, so
 the padding never reaches the output. Metrics: ``accuracy`` and ``macro_f1`` at every
 validation; ``rnnlab evaluate`` adds per-class precision and recall, a confusion-matrix PNG and
-the n-gram baselines (:mod:`rnnlab.baselines.text_classifiers`) on the same split.
+the n-gram baselines on the same split (:mod:`rnnlab.evaluation.classification`).
 """
 
 import unicodedata
@@ -197,42 +197,7 @@ class Names(Task):
         return result
 
     def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:
-        from rnnlab.baselines.text_classifiers import scores
-
         return scores(split.y.numpy(), predictions.argmax(-1).numpy(), len(self.classes))
-
-    def report(self, predictions: torch.Tensor, split: Split, directory: Path | None) -> dict:
-        """Per-class precision, recall, F1 and support; the confusion matrix as a PNG."""
-        from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-        predicted = predictions.argmax(-1).numpy()
-        truth = split.y.numpy()
-        labels = list(range(len(self.classes)))
-        precision, recall, f1, support = precision_recall_fscore_support(
-            truth, predicted, labels=labels, zero_division=0
-        )
-        result = {
-            "per_class": {
-                name: {"precision": float(p), "recall": float(r), "f1": float(f),
-                       "support": int(s)}
-                for name, p, r, f, s in zip(self.classes, precision, recall, f1, support)
-            },
-        }  # fmt: skip
-        if directory is not None:
-            matrix = confusion_matrix(truth, predicted, labels=labels)
-            result["confusion_matrix_png"] = str(plot_confusion(matrix, self.classes, directory))
-        return result
-
-    def baselines(self, split: str) -> dict[str, dict[str, float]]:
-        from rnnlab.baselines.text_classifiers import evaluate_baselines
-
-        train_names, train_labels = self.split_names("train")
-        val_names, val_labels = self.split_names("val")
-        names, labels = self.split_names(split)
-        return evaluate_baselines(
-            (train_names, train_labels), (val_names, val_labels), (names, labels),
-            len(self.classes),
-        )  # fmt: skip
 
     def save(self, directory: Path) -> None:
         self.vocabulary.save(
@@ -240,48 +205,12 @@ class Names(Task):
         )
 
 
-def plot_confusion(matrix: np.ndarray, classes: list[str], directory: Path) -> Path:
-    """The confusion matrix, each row (true class) normalised, as the tutorial draws it."""
-    import matplotlib
+def scores(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> dict[str, float]:
+    """``accuracy`` and ``macro_f1`` of predicted class indices."""
+    from sklearn.metrics import f1_score
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    figure, axes = plt.subplots(figsize=(8, 7))
-    image = axes.imshow(rows, cmap="viridis", vmin=0, vmax=1)
-    figure.colorbar(image, ax=axes, label="share of the true class")
-    axes.set_xticks(range(len(classes)), classes, rotation=90)
-    axes.set_yticks(range(len(classes)), classes)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    figure.tight_layout()
-    path = Path(directory) / "confusion_matrix.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
-
-
-@torch.no_grad()
-def predict(
-    networks, vocabulary: Vocabulary, classes: list[str], names: list[str], ascii_only: bool,
-    k: int = 3,
-) -> list[list[tuple[str, float]]]:  # fmt: skip
-    """The ``k`` most likely classes of each name, with probabilities: of one network, or the
-    mean of a list of networks' (an ensemble)."""
-    networks = networks if isinstance(networks, list) else [networks]
-    readable = [fold_to_ascii(name) if ascii_only else name for name in names]
-    for original, name in zip(names, readable):
-        if not name:
-            raise RnnlabError(f"name {original!r} is empty after reading it")
-    x, lengths = encode_batch(vocabulary, readable)
-    probabilities = 0
-    for network in networks:
-        network.eval()
-        probabilities = probabilities + torch.softmax(network(x, lengths=lengths)[0], dim=-1)
-    probabilities = probabilities / len(networks)
-    top = probabilities.topk(min(k, len(classes)), dim=-1)
-    return [
-        [(classes[c], float(p)) for p, c in zip(values, indices)]
-        for values, indices in zip(top.values.tolist(), top.indices.tolist())
-    ]
+    return {
+        "accuracy": float((truth == predicted).mean()),
+        "macro_f1": float(f1_score(truth, predicted, labels=list(range(num_classes)),
+                                   average="macro", zero_division=0)),
+    }  # fmt: skip

@@ -21,14 +21,14 @@ y (N, T) target ids ending in ``<eos>``, and ``mask`` marking the target tokens;
 longer side, both padded with ``<pad>``. Validation reports the teacher-forced loss and the
 greedy BLEU of (up to ``eval_sources``) validation sources; ``rnnlab evaluate`` reports
 ``bleu`` (beam search, ``beam_size`` and ``length_alpha``), ``bleu_greedy``, ``bleu_beam``,
-d2l's BLEU-2 and an attention heat map.
+d2l's BLEU-2 and an attention heat map (both in :mod:`rnnlab.evaluation.translation`).
 """
 
 import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -39,9 +39,6 @@ from rnnlab.errors import RnnlabError
 from rnnlab.tasks.base import Split, Task, seed_field
 from rnnlab.tasks.files import read_text, require_file
 from rnnlab.tasks.word_vocabulary import PAD_ID, WordVocabulary
-
-if TYPE_CHECKING:
-    from rnnlab.decoding import Decoded
 
 _PUNCTUATION = re.compile(r"(?<=\S)([,.!?;:])")
 _SPACES = re.compile(r"\s+")
@@ -212,71 +209,6 @@ class Translation(Task):
         lengths = torch.tensor([len(s) for s in sources])
         return Split(x=x, y=y, mask=y != PAD_ID, lengths=lengths)
 
-    def evaluate_network(self, network, split: str, directory: Path | None, full: bool) -> dict:
-        """BLEU of the network's translations of ``split``'s sources (see the docstring)."""
-        from rnnlab.analysis.bleu import corpus_bleu, sentence_bleu_d2l
-        from rnnlab.decoding import beam_search, greedy
-
-        sources, references = self.references(split)
-        if not full and self.config.eval_sources is not None:
-            sources, references = (
-                sources[: self.config.eval_sources],
-                references[: self.config.eval_sources],
-            )
-        max_length = self.config.max_length + 1
-        device = next(network.parameters()).device
-        refs = [[" ".join(r) for r in group] for group in references]
-        greedy_out = []
-        for start in range(0, len(sources), 256):
-            batch = sources[start : start + 256]
-            x, lengths = self.encode_sources(batch)
-            greedy_out += greedy(network, x.to(device), lengths.to(device), max_length)
-        greedy_text = [self.target_text(t.tokens) for t in greedy_out]
-        result = {"bleu_greedy": corpus_bleu(greedy_text, refs)}
-        if not full:
-            return result
-        result["sources"] = len(sources)
-        result["pairs"] = len(self.pairs[split])
-        chosen, chosen_text = greedy_out, greedy_text
-        if self.config.beam_size > 1:
-            chosen = [
-                beam_search(
-                    network, self.encode_sources([s])[0].to(device), self.config.beam_size,
-                    max_length, self.config.length_alpha,
-                )
-                for s in sources
-            ]  # fmt: skip
-            chosen_text = [self.target_text(t.tokens) for t in chosen]
-            result["bleu_beam"] = corpus_bleu(chosen_text, refs)
-        result["bleu"] = result.get("bleu_beam", result["bleu_greedy"])
-        result["decoder"] = (
-            f"beam {self.config.beam_size}, alpha {self.config.length_alpha}"
-            if self.config.beam_size > 1
-            else "greedy"
-        )
-        result["bleu_d2l_2"] = float(
-            np.mean(
-                [
-                    max(sentence_bleu_d2l(text.split(), list(r), 2) for r in group)
-                    for text, group in zip(chosen_text, references)
-                ]
-            )
-        )
-        result["examples"] = [
-            {"source": " ".join(s), "translation": text, "references": r}
-            for s, text, r in list(zip(sources, chosen_text, refs))[:8]
-        ]
-        if directory is not None and chosen[0].attention is not None:
-            from rnnlab.report.attention_map import plot_attention
-
-            k = max(range(len(sources)), key=lambda i: (len(sources[i]) <= 12, len(sources[i])))
-            path = plot_attention(
-                chosen[k].attention, [*sources[k], "<eos>"],
-                [*chosen_text[k].split(), "<eos>"], Path(directory) / f"attention_{split}.png",
-            )  # fmt: skip
-            result["attention_png"] = str(path)
-        return result
-
     def encode_sources(self, sources) -> tuple[torch.Tensor, torch.Tensor]:
         """Source token lists as padded ids (B, S) and their lengths (B,)."""
         encoded = [self.source_vocabulary.encode(s) for s in sources]
@@ -299,23 +231,3 @@ class Translation(Task):
             Path(directory, "corpus.json").write_text(
                 json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8"
             )
-
-
-def translate(
-    network, source: WordVocabulary, target: WordVocabulary, sentences: list[str], *,
-    beam_size: int = 4, alpha: float = 0.75, max_length: int = 31,
-) -> list[tuple[str, "Decoded"]]:  # fmt: skip
-    """Translate raw ``sentences`` (normalised here as in training): for each, the
-    translation's text and its :class:`~rnnlab.decoding.Decoded` (tokens, scores, attention).
-    Unknown source words are read as ``<unk>``."""
-    from rnnlab.decoding import beam_search
-
-    results = []
-    for sentence in sentences:
-        tokens = tokenise(sentence)
-        if not tokens:
-            raise RnnlabError(f"nothing to translate in {sentence!r}")
-        x = source.encode(tokens)[None]
-        decoded = beam_search(network, x, beam_size, max_length, alpha)
-        results.append((" ".join(target.decode(decoded.tokens)), decoded))
-    return results

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError
-from rnnlab.network import build_network, build_seq2seq
+from rnnlab.models.config import build_model, build_seq2seq
+from rnnlab.models.readout import least_squares_highway
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.registry import build_task
 from rnnlab.train.config import RunConfig
@@ -18,7 +19,7 @@ from rnnlab.train.config import RunConfig
 def network_for(config: RunConfig, task: Task) -> nn.Module:
     """The network of ``config.model`` for ``task``'s sizes and kind of data, freshly
     initialised from the global torch generator."""
-    return build_network(
+    return build_model(
         config.model, task.input_size, task.output_size,
         tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
     )  # fmt: skip
@@ -28,7 +29,7 @@ def token_network(
     config: RunConfig, vocab_size: int, output_size: int, per_sequence: bool
 ) -> nn.Module:
     """The network of ``config.model`` that reads token ids of a saved vocabulary (no data)."""
-    return build_network(
+    return build_model(
         config.model, vocab_size, output_size, tokens=True, per_sequence=per_sequence
     )
 
@@ -72,5 +73,19 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, nn.Module]:
             f"task {task.name!r} is a stream read in order; a bidirectional model would see the "
             f"future it must predict (set model.bidirectional = false)"
         )
-    task.initialise(network)
+    initialise(task, network)
     return task, network
+
+
+def initialise(task: Task, network: nn.Module) -> None:
+    """Set a fresh network's parameters from the training data where a better start than
+    random is known: a forecaster's highway (``model.highway`` with the task's
+    ``highway_init = "least_squares"``) by least squares
+    (:func:`rnnlab.models.readout.least_squares_highway`)."""
+    config = getattr(task, "config", None)
+    if getattr(network, "highway", None) is None:
+        return
+    if getattr(config, "highway_init", None) != "least_squares":
+        return
+    gaussian = config.output == "gaussian"
+    least_squares_highway(network, task.splits()["train"], task.steps, gaussian)

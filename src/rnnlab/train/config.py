@@ -34,7 +34,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rnnlab.errors import ConfigError
-from rnnlab.network import MODELS, ModelConfig
+from rnnlab.models.config import MODELS, ModelConfig
 from rnnlab.tasks.base import seed_field
 from rnnlab.tasks.registry import TASKS, TaskConfig
 

@@ -7,11 +7,11 @@ directory) and, on request, the baselines computed on the same split. :func:`loa
 needs no data: it builds the network from the config and the vocabulary saved with the run.
 """
 
-import torch
-
 from rnnlab.errors import RnnlabError
-from rnnlab.network import Network
-from rnnlab.tasks.base import predictions_from_outputs
+from rnnlab.evaluation import evaluation_of
+from rnnlab.losses import predictions_from_outputs
+from rnnlab.models.ensemble import Ensemble
+from rnnlab.models.readout import Network
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.build import build, network_for, token_network, translator_network
 from rnnlab.train.checkpoint import load_checkpoint
@@ -51,20 +51,20 @@ def evaluate_run(
         network.load_state_dict(load_checkpoint(run.checkpoints, checkpoint).model_state)
         network.eval()
         networks.append(network)
+    evaluation = evaluation_of(task)
+    ensemble = networks[0] if len(networks) == 1 else Ensemble(networks)
     if task.seq2seq:
-        from rnnlab.seq2seq import Seq2SeqEnsemble
-
-        network = networks[0] if len(networks) == 1 else Seq2SeqEnsemble(networks)
-        metrics = evaluate_split(network, task, data, device)
+        metrics = evaluate_split(ensemble, task, data, device)
         if len(networks) > 1:
             metrics["ensemble_size"] = len(networks)
-        metrics.update(task.evaluate_network(network, split, runs[0].path, full=True))
+        if evaluation.report is not None:
+            metrics.update(evaluation.report(task, ensemble, split, None, runs[0].path))
         return metrics
-    if len(networks) > 1 and task.network_ensembles:
+    if len(networks) > 1 and evaluation.network_ensembles:
         metrics = {"ensemble_size": len(networks)}
-        metrics.update(task.evaluate_network(networks, split, runs[0].path, full=True))
+        metrics.update(evaluation.report(task, ensemble, split, None, runs[0].path))
         if baselines:
-            metrics["baselines"] = task.baselines(split)
+            metrics["baselines"] = evaluation.baselines(task, split)
         return metrics
     outputs = [split_outputs(network, data, device) for network in networks]
     if len(runs) == 1:
@@ -73,15 +73,16 @@ def evaluate_run(
     else:
         if task.loss != "cross_entropy":
             raise RnnlabError("ensembles are evaluated for classification and language models")
-        mean = torch.stack([predictions_from_outputs(o, task.loss).cpu() for o in outputs]).mean(0)
+        mean = Ensemble.mean_predictions(
+            [predictions_from_outputs(o, task.loss).cpu() for o in outputs]
+        )
         chosen = mean.gather(-1, data.y[..., None]).clamp_min(1e-30)
         metrics = {"loss": float(-chosen.log().mean()), "ensemble_size": len(runs)}
         metrics.update(task.metrics(mean, data))
-    metrics.update(task.report(mean, data, runs[0].path))
-    if len(runs) == 1:
-        metrics.update(task.evaluate_network(networks[0], split, runs[0].path, full=True))
-    if baselines:
-        found = task.baselines(split)
+    if evaluation.report is not None:
+        metrics.update(evaluation.report(task, ensemble, split, mean, runs[0].path))
+    if baselines and evaluation.baselines is not None:
+        found = evaluation.baselines(task, split)
         if found:
             metrics["baselines"] = found
     return metrics

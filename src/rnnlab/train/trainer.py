@@ -23,8 +23,10 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.network import state_from_tensors, state_tensors
-from rnnlab.tasks.base import Split, Task, masked_loss, predictions_from_outputs
+from rnnlab.evaluation import evaluation_of
+from rnnlab.layers import state_from_tensors, state_tensors
+from rnnlab.losses import masked_loss, predictions_from_outputs
+from rnnlab.tasks.base import Split, Task
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.checkpoint import (
@@ -144,14 +146,15 @@ def evaluate_split(
 ) -> dict:
     """Loss and task metrics of ``network`` on a whole split, in evaluation mode; with the
     split's ``name``, also the quick metrics that need the network (see
-    :meth:`Task.evaluate_network`)."""
+    ``quick`` in :mod:`rnnlab.evaluation`)."""
     if task.seq2seq:
         metrics = {"loss": sequence_loss(network, task, split, device)}
     else:
         metrics = metrics_of_outputs(split_outputs(network, split, device), task, split)
-    if name is not None:
+    quick = evaluation_of(task).quick
+    if name is not None and quick is not None:
         with evaluation_mode(network):
-            metrics.update(task.evaluate_network(network, name, None, full=False))
+            metrics.update(quick(task, network, name))
     return metrics
 
 

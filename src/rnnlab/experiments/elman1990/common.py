@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnlab.network import Network, build_network
+from rnnlab.models.config import build_model
+from rnnlab.models.readout import Network
 from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
 from rnnlab.train.online import train_online
@@ -59,7 +60,7 @@ def faithful_network(input_size: int, hidden_size: int, output_size: int, seed: 
     model = {"kind": "elman", "hidden_size": hidden_size, "nonlinearity": "sigmoid"}
     config = parse_config({"model": model, "task": {"name": "letters"}})
     torch.manual_seed(seed)
-    network = build_network(config.model, input_size, output_size)
+    network = build_model(config.model, input_size, output_size)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for parameter in network.parameters():

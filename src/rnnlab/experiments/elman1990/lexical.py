@@ -18,7 +18,7 @@ from rnnlab.experiments.elman1990.common import (
     train_faithful,
     train_modern,
 )
-from rnnlab.network import Network
+from rnnlab.models.readout import Network
 from rnnlab.tasks.lexical_classes import (
     INDEX,
     NOUN_GROUPS,

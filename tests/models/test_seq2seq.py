@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from rnnlab.attention import AdditiveAttention, DotAttention
-from rnnlab.decoding import beam_search, greedy
-from rnnlab.network import GRUConfig, JordanConfig, LSTMConfig, build_network
+from rnnlab.models.attention import AdditiveAttention, DotAttention
+from rnnlab.models.config import GRUConfig, JordanConfig, LSTMConfig, build_model
+from rnnlab.models.decoding import beam_search, greedy
 from rnnlab.tasks.word_vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 SRC_V, TGT_V = 9, 7
@@ -25,7 +25,7 @@ def model(kind="gru", attention="additive", bidirectional=True, num_layers=1, se
         bidirectional=bidirectional, num_layers=num_layers, **extra,
     )  # fmt: skip
     torch.manual_seed(seed)
-    network = build_network(config, SRC_V, TGT_V, tokens=True, seq2seq=True).double()
+    network = build_model(config, SRC_V, TGT_V, tokens=True, seq2seq=True).double()
     return network.eval()
 
 
@@ -211,11 +211,11 @@ def test_mistakes_are_clear_errors():
 
 @torch.no_grad()
 def test_an_ensemble_averages_the_models_next_token_distributions():
-    from rnnlab.seq2seq import Seq2SeqEnsemble
+    from rnnlab.models.ensemble import Ensemble
 
     first, second = model(seed=0), model(attention="none", seed=1)
     x, lengths, y = batch()
-    ensemble = Seq2SeqEnsemble([first, second])
+    ensemble = Ensemble([first, second])
     log_mean, _ = ensemble(x, lengths=lengths, targets=y)
     p = (torch.softmax(first(x, lengths=lengths, targets=y)[0], -1)
          + torch.softmax(second(x, lengths=lengths, targets=y)[0], -1)) / 2  # fmt: skip
@@ -228,5 +228,5 @@ def test_an_ensemble_averages_the_models_next_token_distributions():
     logits[:, [PAD_ID, BOS_ID]] = float("-inf")
     assert [t.tokens[0] if t.tokens else EOS_ID for t in found] == logits.argmax(-1).tolist()
     assert weights.shape == (3, 5)  # the attending model's weights
-    alone = Seq2SeqEnsemble([first])
+    alone = Ensemble([first])
     assert beam_search(alone, x[:1], 3, 5).tokens == beam_search(first, x[:1], 3, 5).tokens

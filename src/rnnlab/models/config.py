@@ -1,7 +1,8 @@
-"""A trainable network: one recurrent layer (stacked, directions) and a linear readout.
+"""The ``[model]`` configs and the one factory that turns them into networks.
 
 The ``[model]`` section of a run's config is one of the model configs here, chosen by its
-``kind``; :func:`build_network` turns it into a :class:`Network` for a task's sizes, after
+``kind``; :func:`build_model` turns it into a :class:`~rnnlab.models.readout.Network` (or,
+for a translation task, a :class:`~rnnlab.models.seq2seq.Seq2Seq`) for a task's sizes, after
 :func:`parameter_count` has checked, without allocating, that its parameters fit in the memory
 available.
 """
@@ -11,16 +12,16 @@ from typing import Annotated, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
 from rnnlab.cells.elman import elman_parameter_shapes
 from rnnlab.cells.gru import gru_parameter_shapes
 from rnnlab.cells.jordan import jordan_parameter_shapes
 from rnnlab.cells.lstm import lstm_parameter_shapes
 from rnnlab.errors import ConfigError
-from rnnlab.layers import GRU, LSTM, Elman, Jordan, LSTMState, RecurrentLayer
+from rnnlab.layers import GRU, LSTM, Elman, Jordan, RecurrentLayer
 from rnnlab.memory import available_memory, format_bytes
-from rnnlab.tasks.base import Loss, predictions_from_outputs
+from rnnlab.models.readout import Network
+from rnnlab.models.seq2seq import Seq2Seq
 
 
 class _LayerConfig(BaseModel):
@@ -85,114 +86,7 @@ MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
 }
 
 
-class Network(nn.Module):
-    """A recurrent layer followed by a linear readout at every step, or of the final state.
-
-    ``network(x, state, lengths)`` maps x (B, T, I) to raw outputs (B, T, O) (logits, or values
-    before the output activation that the task's loss implies) and the layer's final state.
-
-    Options for token inputs and whole-sequence targets:
-
-    - ``vocab_size``: x is (B, T) integer token ids, fed to the layer as one-hot vectors, or
-      through a learned embedding of ``embedding_dim`` dimensions when that is given.
-    - ``per_sequence``: one output per sequence, (B, O), read from the last layer's final state
-      (both directions: the forward one after each sequence's last valid step, the reverse one
-      after its first), so padding never reaches the output.
-    - ``output_dropout``: dropout on what the readout reads.
-    - ``highway``: add to every output a learned linear function of the last ``highway``
-      inputs (zeros before the first), the autoregressive component of LSTNet (Lai et al.
-      2018, "Modeling long- and short-term temporal patterns with deep neural networks"). The
-      recurrent part then models what a linear autoregression misses; forecasters use it
-      because a network's output is insensitive to the scale of its input.
-    """
-
-    needs_targets = False  # an encoder-decoder reads the targets too (rnnlab.seq2seq)
-
-    def __init__(
-        self,
-        layer: RecurrentLayer,
-        output_size: int,
-        *,
-        vocab_size: int | None = None,
-        embedding_dim: int | None = None,
-        per_sequence: bool = False,
-        output_dropout: float = 0.0,
-        highway: int | None = None,
-    ) -> None:
-        super().__init__()
-        device = layer.weight_ih_l0.device
-        if embedding_dim is not None and vocab_size is None:
-            raise ValueError("embedding_dim needs token inputs (a vocab_size)")
-        self.vocab_size = vocab_size
-        self.per_sequence = per_sequence
-        if embedding_dim is not None:
-            self.embedding = nn.Embedding(vocab_size, embedding_dim, device=device)
-        self.layer = layer
-        self.dropout = nn.Dropout(output_dropout)
-        features = layer.num_directions * layer.output_size_per_direction
-        self.readout = nn.Linear(features, output_size, device=device)
-        self.highway = None
-        if highway is not None:
-            if vocab_size is not None or per_sequence:
-                raise ValueError("highway adds a linear map of vector inputs to every output")
-            self.highway = nn.Conv1d(layer.input_size, output_size, highway, device=device)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The layer's input: x itself, or token ids (B, T) embedded or one-hot."""
-        if self.vocab_size is None:
-            return x
-        if x.is_floating_point() or x.dim() != 2:
-            raise ValueError(
-                f"this network reads token ids: an integer tensor (B, T); "
-                f"got {x.dtype} of shape {tuple(x.shape)}"
-            )
-        if hasattr(self, "embedding"):
-            return self.embedding(x)
-        return nn.functional.one_hot(x, self.vocab_size).to(self.layer.weight_ih_l0.dtype)
-
-    def forward(self, x: torch.Tensor, state=None, lengths=None):
-        hidden, state = self.layer(self.encode(x), state, lengths)  # (B, T, D*H)
-        if self.per_sequence:
-            h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
-            D = self.layer.num_directions
-            hidden = h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
-        outputs = self.readout(self.dropout(hidden))
-        if self.highway is not None:
-            k = self.highway.kernel_size[0]
-            past = nn.functional.pad(x.transpose(1, 2), (k - 1, 0))  # (B, I, k - 1 + T)
-            outputs = outputs + self.highway(past).transpose(1, 2)  # (B, T, O)
-        return outputs, state
-
-    def forward_scheduled(
-        self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
-    ) -> tuple[torch.Tensor, object]:
-        """Scheduled sampling (Bengio et al. 2015) for next-step prediction.
-
-        At each step after the first, the input is the true ``x_t`` with probability
-        ``teacher_forcing`` and otherwise the network's own prediction of it from the step
-        before (probabilities, or a one-hot of the most likely class). Uses the global torch
-        random generator, so a seeded run repeats exactly.
-        """
-        outputs = []
-        x_t = x[:, :1]  # (B, 1, I), or (B, 1) token ids
-        for t in range(x.shape[1]):
-            output_t, state = self(x_t, state)  # (B, 1, O)
-            outputs.append(output_t)
-            if t + 1 == x.shape[1]:
-                break
-            prediction = predictions_from_outputs(output_t, loss).detach()
-            if self.vocab_size is not None:
-                prediction = prediction.argmax(-1)  # (B, 1) token ids
-            elif loss == "cross_entropy":
-                prediction = nn.functional.one_hot(prediction.argmax(-1), x.shape[-1]).to(x.dtype)
-            use_truth = torch.rand(x.shape[0], 1, 1) < teacher_forcing  # (B, 1, 1)
-            if x.dim() == 2:
-                use_truth = use_truth[..., 0]  # (B, 1), as token ids
-            x_t = torch.where(use_truth.to(x.device), x[:, t + 1 : t + 2], prediction)
-        return torch.cat(outputs, dim=1), state
-
-
-def build_network(
+def build_model(
     config: ModelConfig,
     input_size: int,
     output_size: int,
@@ -205,7 +99,7 @@ def build_network(
 
     With ``tokens`` the input is token ids and ``input_size`` the vocabulary size; with
     ``per_sequence`` the readout reads the final state (see :class:`Network`); with
-    ``seq2seq`` it is an encoder-decoder (:class:`rnnlab.seq2seq.Seq2Seq`) between
+    ``seq2seq`` it is an encoder-decoder (:class:`rnnlab.models.seq2seq.Seq2Seq`) between
     vocabularies of ``input_size`` and ``output_size`` words.
     """
     if seq2seq:
@@ -244,8 +138,6 @@ def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size
     if asked), the decoder the same kind and size in one direction; embeddings of
     ``embedding_dim`` (default: hidden_size) dimensions. ``dropout`` applies to the
     embeddings, and between stacked layers when there are several."""
-    from rnnlab.seq2seq import Seq2Seq
-
     _refuse_if_too_large(
         parameter_count(config, source_vocab_size, target_vocab_size, seq2seq=True)
     )
@@ -268,10 +160,10 @@ def parameter_count(
     tokens: bool = False,
     seq2seq: bool = False,
 ) -> int:
-    """The number of parameters :func:`build_network` makes for these sizes, without making
+    """The number of parameters :func:`build_model` makes for these sizes, without making
     them: from the cell families' parameter shapes (``cells/*.py``) and the readout's.
 
-    ``input_size`` and ``output_size`` are as for :func:`build_network` (vocabulary sizes for
+    ``input_size`` and ``output_size`` are as for :func:`build_model` (vocabulary sizes for
     ``seq2seq``); ``per_sequence`` changes no parameter, so it is not asked for.
     """
     if seq2seq:
@@ -290,8 +182,8 @@ def parameter_count(
 
 
 def _seq2seq_parameter_count(config: ModelConfig, source_vocab: int, target_vocab: int) -> int:
-    """The parameters of :func:`build_seq2seq`, part by part as :class:`rnnlab.seq2seq.Seq2Seq`
-    lays them out."""
+    """The parameters of :func:`build_seq2seq`, part by part as
+    :class:`rnnlab.models.seq2seq.Seq2Seq` lays them out."""
     D = 2 if config.bidirectional else 1
     embedding_dim = config.embedding_dim or config.hidden_size
     per_direction = _output_size_per_direction(config)
@@ -385,13 +277,3 @@ def _build_layer(
     except (TypeError, ValueError) as error:
         raise ConfigError(f"[model]: {error}") from None
     return layer
-
-
-def state_tensors(state) -> tuple[torch.Tensor, ...]:
-    """A layer state as a tuple of tensors: ``(h,)`` or ``(h, c)``."""
-    return tuple(state) if isinstance(state, LSTMState) else (state,)
-
-
-def state_from_tensors(tensors: tuple[torch.Tensor, ...]):
-    """The inverse of :func:`state_tensors`."""
-    return LSTMState(*tensors) if len(tensors) == 2 else tensors[0]

@@ -10,7 +10,7 @@ a linear readout of its output and the context gives the logits of the next toke
   the context is the encoder's final top-layer state, the same at every step;
 - ``"additive"`` or ``"dot"`` (Bahdanau et al. 2015; Luong et al. 2015): the context is the
   attention-weighted sum of the encoder's outputs, queried by the decoder's top-layer state
-  before the step (see :mod:`rnnlab.attention`).
+  before the step (see :mod:`rnnlab.models.attention`).
 
 The decoder starts from the encoder's final state; a bidirectional encoder's two directions
 are joined per layer by a learned *bridge*, ``tanh(W [forward; reverse])`` (no tanh on an
@@ -29,9 +29,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from rnnlab.attention import AdditiveAttention, DotAttention
-from rnnlab.layers import RecurrentLayer
-from rnnlab.network import state_from_tensors, state_tensors
+from rnnlab.layers import RecurrentLayer, state_from_tensors, state_tensors
+from rnnlab.models.attention import AdditiveAttention, DotAttention
 from rnnlab.tasks.word_vocabulary import BOS_ID
 
 ATTENTION = ("none", "additive", "dot")
@@ -200,57 +199,3 @@ class Seq2Seq(nn.Module):
                 truth = torch.rand(tokens.shape, device=tokens.device) < teacher_forcing
                 tokens = torch.where(truth, previous[:, t + 1], own)
         return torch.stack(logits, dim=1)
-
-
-class EnsembleMemory(NamedTuple):
-    """The memories of every model of an ensemble, and their decoders' initial states."""
-
-    memories: list[Memory]
-    state: list
-
-
-class Seq2SeqEnsemble(nn.Module):
-    """Several encoder-decoders over the same vocabularies (seeds of one config, say) that
-    translate together: at every step the next-token distribution is the mean of the models'
-    distributions. :meth:`step` and :meth:`forward` return its logarithm in place of logits
-    (a log-softmax of it changes nothing), so decoding, the loss and BLEU work unchanged.
-    The attention weights are the models' mean, over those that attend."""
-
-    needs_targets = True
-
-    def __init__(self, models: list[Seq2Seq]) -> None:
-        super().__init__()
-        if not models:
-            raise ValueError("an ensemble needs at least one model")
-        sizes = {(m.source_embedding.num_embeddings, m.readout.out_features) for m in models}
-        if len(sizes) > 1:
-            raise ValueError(f"the models of an ensemble need the same vocabularies; got {sizes}")
-        self.models = nn.ModuleList(models)
-
-    def encode(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> EnsembleMemory:
-        memories = [model.encode(x, lengths) for model in self.models]
-        return EnsembleMemory(memories, [memory.state for memory in memories])
-
-    def step(self, tokens: torch.Tensor, state: list, memory: EnsembleMemory):
-        log_probs, states, weights = [], [], []
-        for model, state_k, memory_k in zip(self.models, state, memory.memories):
-            logits, new_state, weights_k = model.step(tokens, state_k, memory_k)
-            log_probs.append(torch.log_softmax(logits, dim=-1))
-            states.append(new_state)
-            if weights_k is not None:
-                weights.append(weights_k)
-        return _log_mean(log_probs), states, torch.stack(weights).mean(0) if weights else None
-
-    def forward(self, x, state=None, lengths=None, targets=None, teacher_forcing: float = 1.0):
-        log_probs = [
-            torch.log_softmax(model(x, state, lengths, targets, teacher_forcing)[0], dim=-1)
-            for model in self.models
-        ]
-        return _log_mean(log_probs), None
-
-
-def _log_mean(log_probs: list[torch.Tensor]) -> torch.Tensor:
-    """The logarithm of the mean of the distributions whose logarithms are ``log_probs``."""
-    return torch.logsumexp(torch.stack(log_probs), dim=0) - torch.log(
-        torch.tensor(float(len(log_probs)))
-    )

@@ -5,9 +5,9 @@ import pytest
 import torch
 from pydantic import TypeAdapter
 
-from rnnlab import network
 from rnnlab.errors import ConfigError
-from rnnlab.network import ModelConfig, build_network, build_seq2seq, parameter_count
+from rnnlab.models import config as network
+from rnnlab.models.config import ModelConfig, build_model, build_seq2seq, parameter_count
 
 MODEL = TypeAdapter(ModelConfig)
 
@@ -38,12 +38,12 @@ def numel(module: torch.nn.Module) -> int:
 @pytest.mark.parametrize("options", CONFIGS, ids=lambda c: c["kind"])
 def test_parameter_count_is_the_count_of_the_network_built(options):
     config = MODEL.validate_python(options)
-    assert parameter_count(config, 7, 3) == numel(build_network(config, 7, 3))
+    assert parameter_count(config, 7, 3) == numel(build_model(config, 7, 3))
 
 
 def test_parameter_count_of_token_inputs_counts_the_embedding():
     config = MODEL.validate_python({"kind": "gru", "hidden_size": 4, "embedding_dim": 6})
-    built = build_network(config, 11, 3, tokens=True)
+    built = build_model(config, 11, 3, tokens=True)
     assert parameter_count(config, 11, 3, tokens=True) == numel(built)
     assert numel(built.embedding) == 11 * 6
 
@@ -59,12 +59,12 @@ def test_a_network_larger_than_the_memory_available_is_refused_before_allocation
     count = parameter_count(config, 7, 3)  # 4 * 100 * (7 + 100 + 2) + 3 * 101 = 43,903
     assert count == 43_903
     monkeypatch.setattr(network, "available_memory", lambda: 4 * count)  # float32: just fits
-    assert numel(build_network(config, 7, 3)) == count
+    assert numel(build_model(config, 7, 3)) == count
     monkeypatch.setattr(network, "available_memory", lambda: 4 * count - 1)
     allocated = []
     monkeypatch.setattr(network, "LSTM", lambda *args, **kwargs: allocated.append(args))
     with pytest.raises(ConfigError) as refused:
-        build_network(config, 7, 3)
+        build_model(config, 7, 3)
     assert str(refused.value) == (
         "[model] is too large for this machine: 43,903 parameters take 175,612 bytes (175.6 kB) "
         "as float32, but only 175.6 kB of memory is available; make model.hidden_size, "
@@ -78,9 +78,9 @@ def test_a_network_larger_than_the_memory_available_is_refused_before_allocation
 def test_where_the_memory_available_is_unknown_nothing_is_refused(monkeypatch):
     monkeypatch.setattr(network, "available_memory", lambda: None)
     config = MODEL.validate_python({"kind": "elman", "hidden_size": 3})
-    assert numel(build_network(config, 2, 2)) == parameter_count(config, 2, 2)
+    assert numel(build_model(config, 2, 2)) == parameter_count(config, 2, 2)
 
 
 def test_a_sane_model_fits_this_machine():
     config = MODEL.validate_python({"kind": "lstm", "hidden_size": 512, "num_layers": 2})
-    assert numel(build_network(config, 64, 64)) == parameter_count(config, 64, 64)
+    assert numel(build_model(config, 64, 64)) == parameter_count(config, 64, 64)

@@ -11,19 +11,11 @@ value is reported.
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.naive_bayes import MultinomialNB
 
+from rnnlab.tasks.names import scores
+
 Labelled = tuple[list[str], np.ndarray]
-
-
-def scores(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> dict[str, float]:
-    """``accuracy`` and ``macro_f1`` of predicted class indices."""
-    return {
-        "accuracy": float((truth == predicted).mean()),
-        "macro_f1": float(f1_score(truth, predicted, labels=list(range(num_classes)),
-                                   average="macro", zero_division=0)),
-    }  # fmt: skip
 
 
 def evaluate_baselines(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.baselines.kneser_ney import UNKNOWN, KneserNey, best_kneser_ney
+from rnnlab.evaluation.baselines.kneser_ney import UNKNOWN, KneserNey, best_kneser_ney
 
-SHAKESPEARE = Path(__file__).resolve().parents[2].parent / "shared/data/text/tinyshakespeare.txt"
+SHAKESPEARE = Path(__file__).resolve().parents[4] / "shared/data/text/tinyshakespeare.txt"
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])

@@ -11,14 +11,15 @@
 
 ``<pad>`` and ``<bos>`` are never produced. Both return attention weights (target step x
 source position) when the model has attention, for heat maps. ``model`` may be a
-:class:`~rnnlab.seq2seq.Seq2SeqEnsemble`.
+:class:`~rnnlab.models.ensemble.Ensemble`.
 """
 
 from dataclasses import dataclass
 
 import torch
 
-from rnnlab.seq2seq import EnsembleMemory, Memory, Seq2Seq
+from rnnlab.models.ensemble import EnsembleMemory
+from rnnlab.models.seq2seq import Memory, Seq2Seq
 from rnnlab.tasks.word_vocabulary import BOS_ID, EOS_ID, PAD_ID
 
 

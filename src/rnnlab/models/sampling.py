@@ -8,7 +8,7 @@ before sampling. The randomness is a seeded ``torch.Generator``, so a seed repea
 import torch
 
 from rnnlab.errors import RnnlabError
-from rnnlab.network import Network
+from rnnlab.models.readout import Network
 from rnnlab.tasks.vocabulary import Vocabulary
 
 

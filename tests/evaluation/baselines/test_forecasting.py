@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from rnnlab.baselines.forecasting import (
+from rnnlab.evaluation.baselines.forecasting import (
     AutoRegressive,
     Backtest,
     Forecast,
