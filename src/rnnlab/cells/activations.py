@@ -30,4 +30,4 @@ def check_activation(argument: str, name: object, allowed: tuple[str, ...]) -> s
 
 def rest_value(name: str) -> float:
     """The activation of a unit with zero net input, ``f(0)``."""
-    return float(ACTIVATIONS[name](torch.zeros(())))
+    return float(ACTIVATIONS[name](torch.zeros((), device="cpu")))  # a number, on any device

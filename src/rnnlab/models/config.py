@@ -7,16 +7,11 @@ for a translation task, a :class:`~rnnlab.models.seq2seq.Seq2Seq`) for a task's 
 available.
 """
 
-import math
 from typing import Annotated, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from rnnlab.cells.elman import elman_parameter_shapes
-from rnnlab.cells.gru import gru_parameter_shapes
-from rnnlab.cells.jordan import jordan_parameter_shapes
-from rnnlab.cells.lstm import lstm_parameter_shapes
 from rnnlab.errors import ConfigError
 from rnnlab.layers import GRU, LSTM, Elman, Jordan, RecurrentLayer
 from rnnlab.memory import available_memory, format_bytes
@@ -122,6 +117,10 @@ def build_model(
             "vector inputs and an output at every step (a forecasting task)"
         )
     _refuse_if_too_large(parameter_count(config, input_size, output_size, tokens=tokens))
+    return _network(config, input_size, output_size, tokens, per_sequence)
+
+
+def _network(config, input_size: int, output_size: int, tokens: bool, per_sequence: bool):
     vocab_size = input_size if tokens else None
     if config.embedding_dim is not None:
         input_size = config.embedding_dim
@@ -141,6 +140,10 @@ def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size
     _refuse_if_too_large(
         parameter_count(config, source_vocab_size, target_vocab_size, seq2seq=True)
     )
+    return _seq2seq(config, source_vocab_size, target_vocab_size)
+
+
+def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int):
     embedding_dim = config.embedding_dim or config.hidden_size
     between = config.dropout if config.num_layers > 1 else 0.0
     encoder = _build_layer(config, embedding_dim, config.bidirectional, between)
@@ -160,73 +163,19 @@ def parameter_count(
     tokens: bool = False,
     seq2seq: bool = False,
 ) -> int:
-    """The number of parameters :func:`build_model` makes for these sizes, without making
-    them: from the cell families' parameter shapes (``cells/*.py``) and the readout's.
+    """The number of parameters :func:`build_model` makes for these sizes, without allocating
+    them: the same network is built on torch's ``meta`` device, which holds shapes and no data
+    (and draws nothing from the random generator).
 
     ``input_size`` and ``output_size`` are as for :func:`build_model` (vocabulary sizes for
     ``seq2seq``); ``per_sequence`` changes no parameter, so it is not asked for.
     """
-    if seq2seq:
-        return _seq2seq_parameter_count(config, input_size, output_size)
-    D = 2 if config.bidirectional else 1
-    features = D * _output_size_per_direction(config)  # what the top layer gives
-    count = 0
-    if tokens and config.embedding_dim is not None:
-        count += input_size * config.embedding_dim  # the embedding table
-        input_size = config.embedding_dim
-    count += _layer_parameter_count(config, input_size, config.bidirectional)
-    count += features * output_size + output_size  # the readout
-    if config.highway is not None:
-        count += input_size * output_size * config.highway + output_size  # Conv1d
-    return count
-
-
-def _seq2seq_parameter_count(config: ModelConfig, source_vocab: int, target_vocab: int) -> int:
-    """The parameters of :func:`build_seq2seq`, part by part as
-    :class:`rnnlab.models.seq2seq.Seq2Seq` lays them out."""
-    D = 2 if config.bidirectional else 1
-    embedding_dim = config.embedding_dim or config.hidden_size
-    per_direction = _output_size_per_direction(config)
-    context = D * per_direction
-    state_sizes = [per_direction]  # h
-    if isinstance(config, LSTMConfig):
-        state_sizes.append(config.hidden_size)  # c
-    count = (source_vocab + target_vocab) * embedding_dim
-    count += _layer_parameter_count(config, embedding_dim, config.bidirectional)  # encoder
-    count += _layer_parameter_count(config, embedding_dim + context, False)  # decoder
-    if D == 2:
-        count += sum(2 * size * size + size for size in state_sizes)  # the bridges
-    query = state_sizes[0]
-    if config.attention == "additive":
-        count += query * query + context * query + query
-    elif config.attention == "dot" and context != query:
-        count += context * query
-    count += (per_direction + context) * target_vocab + target_vocab  # the readout
-    return count
-
-
-def _output_size_per_direction(config: ModelConfig) -> int:
-    return config.output_size if isinstance(config, JordanConfig) else config.hidden_size
-
-
-def _layer_parameter_count(config: ModelConfig, input_size: int, bidirectional: bool) -> int:
-    """The parameters of the layer :func:`_build_layer` makes, as ``RecurrentLayer._build``
-    registers them: each stacked layer reads the one below, both directions of it."""
-    D = 2 if bidirectional else 1
-    H = config.hidden_size
-    count = 0
-    for layer in range(config.num_layers):
-        layer_input = input_size if layer == 0 else D * _output_size_per_direction(config)
-        if isinstance(config, ElmanConfig):
-            shapes = elman_parameter_shapes(layer_input, H, config.bias)
-        elif isinstance(config, JordanConfig):
-            shapes = jordan_parameter_shapes(layer_input, H, config.output_size, config.bias)
-        elif isinstance(config, GRUConfig):
-            shapes = gru_parameter_shapes(layer_input, H, config.bias)
+    with torch.device("meta"):
+        if seq2seq:
+            network = _seq2seq(config, input_size, output_size)
         else:
-            shapes = lstm_parameter_shapes(layer_input, H, config.bias, config.peephole)
-        count += D * sum(math.prod(shape) for shape in shapes.values() if shape is not None)
-    return count
+            network = _network(config, input_size, output_size, tokens, per_sequence=False)
+    return sum(parameter.numel() for parameter in network.parameters())
 
 
 def _refuse_if_too_large(count: int) -> None:
@@ -247,33 +196,25 @@ def _refuse_if_too_large(count: int) -> None:
         )
 
 
+# Each kind's layer and the options of its config that the layer takes (by the same names).
+LAYERS: dict[str, tuple[type[RecurrentLayer], tuple[str, ...]]] = {
+    "elman": (Elman, ("nonlinearity",)),
+    "jordan": (Jordan, ("output_size", "nonlinearity", "output_nonlinearity")),
+    "gru": (GRU, ()),
+    "lstm": (LSTM, ("peephole", "forget_bias")),
+}
+
+
 def _build_layer(
     config: ModelConfig, input_size: int, bidirectional: bool, dropout: float
 ) -> RecurrentLayer:
     """The recurrent layer of a ``[model]`` config for ``input_size`` inputs."""
-    options = dict(
-        num_layers=config.num_layers, bias=config.bias, bidirectional=bidirectional,
-        dropout=dropout,
-    )  # fmt: skip
+    layer_type, names = LAYERS[config.kind]
+    options = {name: getattr(config, name) for name in names}
     try:
-        if isinstance(config, ElmanConfig):
-            layer = Elman(
-                input_size, config.hidden_size, nonlinearity=config.nonlinearity, **options
-            )
-        elif isinstance(config, JordanConfig):
-            layer = Jordan(
-                input_size, config.hidden_size, config.output_size,
-                nonlinearity=config.nonlinearity,
-                output_nonlinearity=config.output_nonlinearity,
-                **options,
-            )  # fmt: skip
-        elif isinstance(config, GRUConfig):
-            layer = GRU(input_size, config.hidden_size, **options)
-        else:
-            layer = LSTM(
-                input_size, config.hidden_size, peephole=config.peephole,
-                forget_bias=config.forget_bias, **options,
-            )  # fmt: skip
+        return layer_type(
+            input_size, config.hidden_size, num_layers=config.num_layers, bias=config.bias,
+            bidirectional=bidirectional, dropout=dropout, **options,
+        )  # fmt: skip
     except (TypeError, ValueError) as error:
         raise ConfigError(f"[model]: {error}") from None
-    return layer
