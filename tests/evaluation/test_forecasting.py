@@ -9,16 +9,7 @@ from rnnlab.evaluation import forecasting
 from rnnlab.models.config import GRUConfig, build_model
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.train.build import initialise
-
-
-def sunspots(**options) -> Forecasting:
-    return Forecasting(ForecastConfig(series="sunspots", **options))
-
-
-def network_for(task: Forecasting, seed: int = 0):
-    torch.manual_seed(seed)
-    config = GRUConfig(kind="gru", hidden_size=5)
-    return build_model(config, task.input_size, task.output_size).eval()
+from tests.tasks.test_forecasting import network_for, sunspots
 
 
 def test_direct_forecast_is_the_last_output_unscaled():
