@@ -27,7 +27,8 @@ from rnnlab.cells import CellSpec
 from rnnlab.layers import RecurrentLayer
 from rnnlab.tasks.registry import build_task
 from rnnlab.train.config import parse_config
-from rnnlab.train.trainer import evaluate_split, fit
+from rnnlab.train.trainer import fit
+from rnnlab.train.validation import evaluate_split
 
 B, T, I, H = 3, 6, 2, 4
 LENGTHS = [6, 2, 4]

@@ -7,6 +7,7 @@ from torch import nn
 from rnnlab.train.build import build
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.config import parse_config
+from rnnlab.train.loop import OnStep
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.trainer import fit, fit_run
 
@@ -84,6 +85,6 @@ def test_callbacks_see_every_update():
     config = adding_config()
     task, network = build(config)
     seen = []
-    fit(network, task, config.training, callbacks=[lambda event, state, net: seen.append(
-        (event, state.step, net is network))])  # fmt: skip
-    assert seen == [("step", step, True) for step in range(1, 21)]
+    fit(network, task, config.training, callbacks=[OnStep(lambda loop: seen.append(
+        (loop.state.step, loop.network is network)))])  # fmt: skip
+    assert seen == [(step, True) for step in range(1, 21)]

@@ -8,6 +8,7 @@ import torch
 
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.interrupt import StopOnSignals
+from rnnlab.train.loop import OnStep
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.trainer import fit_run
 from tests.train.test_trainer import config, final_weights, metrics_without_timing, train
@@ -47,12 +48,12 @@ def test_a_signal_checkpoints_after_the_step_and_resume_equals_one_run(tmp_path,
     whole, _ = train(tmp_path, "whole", run_config)
     run = RunDirectory.create(tmp_path / "parts", run_config)
 
-    def signal_at_step_7(event, state, network):
-        if state.step == 7:
+    def signal_at_step_7(loop):
+        if loop.state.step == 7:
             signal.raise_signal(signum)  # arrives while the step's bookkeeping runs
 
     with StopOnSignals(echo=lambda line: None) as stop:
-        result = fit_run(run, run_config, callback=signal_at_step_7, should_stop=stop)
+        result = fit_run(run, run_config, callbacks=[OnStep(signal_at_step_7)], should_stop=stop)
     assert (result.reason, result.step, stop.exit_status) == ("interrupted", 7, 128 + signum)
     # A checkpoint of the step it stopped at, not only the regular ones (every 10 steps).
     assert load_checkpoint(run.checkpoints).name == "step-00000007"

@@ -6,6 +6,7 @@ import torch
 from rnnlab.tasks.temporal_xor import xor_stream
 from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
+from rnnlab.train.loop import OnStep
 from rnnlab.train.online import train_online
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.trainer import fit_run
@@ -30,12 +31,11 @@ def test_fused_online_loop_matches_the_trainer_update_by_update(tmp_path, nonlin
     config = online_config(nonlinearity, momentum, steps)
     snapshots = []
 
-    def record(event, state, network):
-        if event == "step":
-            snapshots.append([p.detach().clone() for p in network.parameters()])
+    def record(loop):
+        snapshots.append([p.detach().clone() for p in loop.network.parameters()])
 
     run = RunDirectory.create(tmp_path / "run", config)
-    fit_run(run, config, callback=record)
+    fit_run(run, config, callbacks=[OnStep(record)])
     task, network = build(config)
     stream = task.splits()["train"]
     state = None

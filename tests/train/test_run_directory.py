@@ -8,6 +8,7 @@ import pytest
 
 from rnnlab.errors import ConfigError, StorageError
 from rnnlab.train.config import parse_config
+from rnnlab.train.loop import OnStep
 from rnnlab.train.run_directory import RunDirectory, RunInUseError
 from rnnlab.train.trainer import fit_run
 
@@ -54,13 +55,13 @@ def test_fit_holds_the_lock_while_it_trains_and_releases_it_after(tmp_path):
     run = RunDirectory.create(tmp_path / "run", CONFIG)
     seen = []
 
-    def try_to_take_the_run(event, state, network):
+    def try_to_take_the_run(loop):
         try:
             RunDirectory.open(tmp_path / "run").acquire_lock()
         except RunInUseError:
-            seen.append(state.step)
+            seen.append(loop.state.step)
 
-    assert fit_run(run, CONFIG, callback=try_to_take_the_run).reason == "max_steps"
+    assert fit_run(run, CONFIG, callbacks=[OnStep(try_to_take_the_run)]).reason == "max_steps"
     assert seen == [1, 2, 3, 4]  # refused at every step
     assert not run.locked
     with RunDirectory.open(tmp_path / "run").lock() as again:  # free once fit returned

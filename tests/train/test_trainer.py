@@ -7,6 +7,7 @@ from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.checkpoint import list_checkpoints, load_checkpoint
 from rnnlab.train.config import parse_config
+from rnnlab.train.loop import OnStep
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.trainer import TrainingDivergedError, fit_run
 
@@ -125,12 +126,12 @@ def test_online_updates_after_every_step(tmp_path):
 
 
 def inject_nan_at(step):
-    def callback(event, state, network):
-        if event == "step" and state.step == step:
+    def callback(loop):
+        if loop.state.step == step:
             with torch.no_grad():
-                network.layer.weight_hh_l0.fill_(float("nan"))
+                loop.network.layer.weight_hh_l0.fill_(float("nan"))
 
-    return callback
+    return OnStep(callback)
 
 
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -141,7 +142,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
         match=r"training stopped at step 13: the loss is nan .* "
         r"last good checkpoint is step-00000010",
     ):
-        fit_run(run, run_config, callback=inject_nan_at(12))
+        fit_run(run, run_config, callbacks=[inject_nan_at(12)])
     assert list_checkpoints(run.checkpoints) == ["step-00000010"]
     weights = load_checkpoint(run.checkpoints).model_state
     assert all(torch.isfinite(w).all() for w in weights.values())
@@ -149,7 +150,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_nan_can_be_skipped_and_counted(tmp_path):
     run_config = config(on_nonfinite="skip", max_steps=20)
-    run, result = train(tmp_path, "skip", run_config, callback=inject_nan_at(12))
+    run, result = train(tmp_path, "skip", run_config, callbacks=[inject_nan_at(12)])
     assert result.step == 20
     assert run.read_metrics()[-2]["skipped"] == 8  # every batch after the weights turned NaN
 

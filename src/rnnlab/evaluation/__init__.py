@@ -13,7 +13,7 @@
 - ``network_ensembles``: True when an ensemble's report reads its networks (forecasts mixed
   from the members), not the mean of their predictions.
 
-``rnnlab.train.trainer.evaluate_split`` calls ``quick``, ``rnnlab.train.evaluation.evaluate_run``
+``rnnlab.train.validation.evaluate_split`` calls ``quick``, ``rnnlab.train.evaluation.evaluate_run``
 the rest. A task without an entry has none of them.
 """
 

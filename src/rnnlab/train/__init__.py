@@ -4,7 +4,14 @@
     ``RunConfig`` (``[model]``, ``[task]``, ``[training]``), ``load_config`` with overrides.
 :mod:`rnnlab.train.trainer`
     ``fit(network, task, training, run=None, callbacks=())`` (the loop; its result holds the
-    trained network), ``fit_run`` (a config in a run directory), ``evaluate_split``.
+    trained network), ``fit_run`` (a config in a run directory).
+:mod:`rnnlab.train.loop`
+    ``TrainState`` (the loop's position, saved in checkpoints), ``Loop`` (what a callback
+    sees), ``Callback`` (the events around the updates) and ``OnStep`` (a function as one).
+:mod:`rnnlab.train.callbacks`
+    Validation, early stopping, checkpoints, TensorBoard and the stop a signal asks for.
+:mod:`rnnlab.train.validation`
+    ``evaluate_split``: a network's loss and metrics on a whole split.
 :mod:`rnnlab.train.build`
     ``build``: the one place a config becomes a task and a network.
 :mod:`rnnlab.train.online`
@@ -24,13 +31,19 @@
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, parse_config
+from rnnlab.train.loop import Callback, Loop, OnStep, TrainState
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import FitResult, TrainingDivergedError, evaluate_split, fit, fit_run
+from rnnlab.train.trainer import FitResult, TrainingDivergedError, fit, fit_run
+from rnnlab.train.validation import evaluate_split
 
 __all__ = [
+    "Callback",
     "FitResult",
+    "Loop",
+    "OnStep",
     "RunConfig",
     "RunDirectory",
+    "TrainState",
     "TrainingConfig",
     "TrainingDivergedError",
     "build",

@@ -16,7 +16,7 @@ from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.build import build, network_for, token_network, translator_network
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import evaluate_split, metrics_of_outputs, split_outputs
+from rnnlab.train.validation import evaluate_split, metrics_of_outputs, split_outputs
 
 
 def evaluate_run(

@@ -68,7 +68,8 @@ def parity_comparison(seeds: int, quick: bool, out: Path, echo) -> dict:
     from rnnlab.train.build import build
     from rnnlab.train.config import parse_config
     from rnnlab.train.run_directory import RunDirectory
-    from rnnlab.train.trainer import evaluate_split, fit
+    from rnnlab.train.trainer import fit
+    from rnnlab.train.validation import evaluate_split
 
     task_config = {"name": "parity", "seq_len": 25, "num_train": 100, "num_val": 100,
                    "num_test": 100}  # fmt: skip

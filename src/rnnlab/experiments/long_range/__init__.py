@@ -29,7 +29,8 @@ from rnnlab.tasks.adding import adding_sequences
 from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory
-from rnnlab.train.trainer import evaluate_split, fit
+from rnnlab.train.trainer import fit
+from rnnlab.train.validation import evaluate_split
 
 CELLS = {
     "elman": {"kind": "elman", "hidden_size": 66, "nonlinearity": "tanh"},

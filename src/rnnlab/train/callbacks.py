@@ -1,0 +1,181 @@
+"""The callbacks every run is trained with: validation, early stopping, checkpoints, TensorBoard,
+and the stop a signal asks for.
+
+:func:`rnnlab.train.fit` builds them from the ``[training]`` config (:func:`standard_callbacks`)
+and calls them in this order after every update: the user's callbacks, validation (which
+passes its metrics to early stopping), the stop request, checkpoints. So a user's callback that
+ends training (``loop.state.finished = "why"``) gets a validation and a checkpoint of that step,
+a callback that wants the validations has ``on_validation``, and a checkpoint holds what the
+validation of its step decided.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+
+import torch
+
+from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.layers import state_from_tensors, state_tensors
+from rnnlab.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    optimizer_state_from_tensors,
+    optimizer_state_to_tensors,
+    save_checkpoint,
+)
+from rnnlab.train.loop import Callback, Loop, TrainState
+from rnnlab.train.run_directory import RunDirectory
+from rnnlab.train.validation import evaluate_split
+
+
+class Validation(Callback):
+    """Validate on the ``"val"`` split every ``training.eval_every`` updates, when training
+    finishes, and at the end of the last epoch; log the record (names ``val_...``) and pass the
+    metrics on (:meth:`Loop.validated`)."""
+
+    def on_step(self, loop: Loop) -> None:
+        if loop.state.step % loop.training.eval_every == 0 or loop.state.finished:
+            self.validate(loop)
+
+    def on_epoch(self, loop: Loop) -> None:
+        if loop.state.finished == "max_epochs":
+            self.validate(loop)
+
+    @staticmethod
+    def validate(loop: Loop) -> None:
+        split = loop.splits["val"]
+        metrics = {
+            f"val_{k}": v
+            for k, v in evaluate_split(loop.network, loop.task, split, loop.device, "val").items()
+        }
+        loop.record({"step": loop.state.step, "epoch": loop.state.epoch, **metrics})
+        loop.validated(metrics)
+
+
+class EarlyStopping(Callback):
+    """Finish when ``training.early_stopping_metric`` falls below ``training.stop_below``
+    (reason ``"target_reached"``), or has not improved for ``training.early_stopping_patience``
+    validations (``"early_stopping"``). The best value and the count since are in the
+    :class:`TrainState`, so a resumed run stops where an uninterrupted one would."""
+
+    def on_validation(self, loop: Loop, metrics: dict[str, float]) -> None:
+        training, state = loop.training, loop.state
+        name = training.early_stopping_metric
+        if name not in metrics:
+            raise ConfigError(
+                f"training.early_stopping_metric {name!r} is not measured by task "
+                f"{loop.task.name!r}; valid: {', '.join(metrics)}"
+            )
+        if training.stop_below is not None and metrics[name] < training.stop_below:
+            state.finished = state.finished or "target_reached"
+        if state.best is None or metrics[name] < state.best:
+            state.best, state.evals_since_best = metrics[name], 0
+        elif training.early_stopping_patience is not None:
+            state.evals_since_best += 1
+            if state.evals_since_best >= training.early_stopping_patience:
+                state.finished = state.finished or "early_stopping"
+
+
+class StopWhen(Callback):
+    """Ask the loop to checkpoint and return (reason ``"interrupted"``) once ``should_stop()``
+    is true; :class:`rnnlab.train.interrupt.StopOnSignals` is such a function."""
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+
+    def on_step(self, loop: Loop) -> None:
+        if self.should_stop():
+            loop.interrupted = True
+
+
+class Checkpoints(Callback):
+    """Save a checkpoint into the run every ``training.checkpoint_every`` updates, when training
+    finishes or is interrupted, and at the end of the last epoch: the weights, the optimiser and
+    schedule, the torch random generator, the carried state and the :class:`TrainState`, so
+    that :func:`restore` continues exactly."""
+
+    def on_step(self, loop: Loop) -> None:
+        state = loop.state
+        if state.step % loop.training.checkpoint_every == 0 or state.finished or loop.interrupted:
+            save(loop)
+
+    def on_epoch(self, loop: Loop) -> None:
+        if loop.state.finished == "max_epochs":
+            save(loop)
+
+
+class TensorBoard(Callback):
+    """Write every numeric value of every metrics record to ``tensorboard/`` in the run."""
+
+    def __init__(self, run: RunDirectory) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ConfigError(
+                "training.tensorboard = true needs the tensorboard package "
+                "(pip install tensorboard)"
+            ) from None
+        self.writer = SummaryWriter(str(run.path / "tensorboard"))
+
+    def on_record(self, loop: Loop, record: dict) -> None:
+        for key, value in record.items():
+            if key not in ("step", "epoch") and isinstance(value, int | float):
+                self.writer.add_scalar(key, value, record["step"])
+
+    def on_end(self, loop: Loop) -> None:
+        self.writer.close()
+
+
+def standard_callbacks(
+    training, run: RunDirectory | None, user: Sequence[Callback], should_stop
+) -> list[Callback]:
+    """The callbacks of a run, in the order they act (see the module docstring)."""
+    callbacks: list[Callback] = [*user, Validation()]
+    if training.early_stopping_patience is not None or training.stop_below is not None:
+        callbacks.append(EarlyStopping())
+    callbacks.append(StopWhen(should_stop))
+    if run is not None:
+        callbacks.append(Checkpoints())
+        if training.tensorboard:
+            callbacks.append(TensorBoard(run))
+    return callbacks
+
+
+def save(loop: Loop) -> None:
+    """Write a checkpoint of the loop's present state into its run."""
+    optimizer_tensors, optimizer_meta = optimizer_state_to_tensors(loop.optimizer.state_dict())
+    training_state = {**optimizer_tensors, "rng.torch": torch.get_rng_state()}
+    if loop.carried is not None:
+        for k, part in enumerate(state_tensors(loop.carried)):
+            training_state[f"carried.{k}"] = part.detach().cpu()
+    meta = {
+        "state": asdict(loop.state),
+        "optimizer": optimizer_meta,
+        "scheduler": loop.scheduler.state_dict(),
+    }
+    weights = {k: v.cpu() for k, v in loop.network.state_dict().items()}
+    save_checkpoint(
+        loop.run.checkpoints, loop.state.step, weights, training_state, meta,
+        keep=loop.training.keep_checkpoints,
+    )  # fmt: skip
+
+
+def restore(loop: Loop, name: str | None) -> None:
+    """Set the loop (network, optimiser, schedule, random generator, carried state, position)
+    from a checkpoint of its run: the latest, or the one called ``name``."""
+    run = loop.run
+    if name is None and latest_checkpoint(run.checkpoints) is None:
+        raise RnnlabError(f"{run.path} has no checkpoint to resume from")
+    checkpoint = load_checkpoint(run.checkpoints, name)
+    loop.network.load_state_dict(checkpoint.model_state)
+    tensors = checkpoint.training_state
+    loop.optimizer.load_state_dict(
+        optimizer_state_from_tensors(tensors, checkpoint.meta["optimizer"])
+    )
+    loop.scheduler.load_state_dict(checkpoint.meta["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    parts = tuple(
+        tensors[f"carried.{k}"].to(loop.device) for k in range(2) if f"carried.{k}" in tensors
+    )
+    loop.carried = state_from_tensors(parts) if parts else None
+    loop.state = TrainState(**checkpoint.meta["state"])
