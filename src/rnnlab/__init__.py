@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         LSTMTrace,
         RecurrentLayer,
     )
+    from rnnlab.models.ensemble import Ensemble
 
 # Where each public name lives. They are imported on first use (PEP 562), so that
 # `rnnlab --help` and `rnnlab list` answer without importing torch.
@@ -56,6 +57,7 @@ _MODULE_OF = {
     "JordanCell": "rnnlab.cells",
     "LSTMCell": "rnnlab.cells",
     "LSTMState": "rnnlab.cells",
+    "Ensemble": "rnnlab.models.ensemble",
 }
 _SUBMODULES = ("reference", "tasks")
 
@@ -84,6 +86,7 @@ __all__ = [
     "Elman",
     "ElmanCell",
     "ElmanTrace",
+    "Ensemble",
     "GRUCell",
     "GRUTrace",
     "Jordan",

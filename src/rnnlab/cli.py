@@ -222,7 +222,7 @@ def translate(run_dir: Path, sentences: tuple[str, ...], beam: int, alpha: float
         models.append(network)
         vocabularies.append((source, target))
     run = runs[0]
-    network = models[0] if len(models) == 1 else Ensemble(models)
+    network = models[0] if len(models) == 1 else Ensemble.from_members(models).combined()
     results = translate_sentences(
         network, source, target, list(sentences), beam_size=beam, alpha=alpha,
         max_length=max_length + 1,
@@ -267,7 +267,7 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
         task, network = load_trained(run, checkpoint)
         networks.append(network)
     run = runs[0]
-    network = networks[0] if len(networks) == 1 else Ensemble(networks)
+    network = networks[0] if len(networks) == 1 else Ensemble.from_members(networks)
     times, result = future(task, network, horizon or task.config.horizon)
     header = f"{'time':>10}  {'forecast':>10}"
     if result.lower is not None:

@@ -33,6 +33,7 @@ starts at ``lengths[b] - 1``).
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -47,6 +48,7 @@ from rnnlab.cells.jordan import JORDAN_SPEC, JordanTrace
 from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import elman as elman_kernel
+from rnnlab.kernels import elman_members
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
@@ -63,6 +65,7 @@ __all__ = [
     "GRU",
     "KERNELS",
     "LSTM",
+    "MEMBER_KERNELS",
     "Elman",
     "ElmanTrace",
     "FastKernel",
@@ -440,6 +443,69 @@ class RecurrentLayer(nn.Module):
 
         return reference
 
+    # -- many members at once (rnnlab.models.ensemble) --------------------------------------
+
+    def unroll_members(self, tensors: Mapping[str, torch.Tensor], x, state=None, lengths=None):
+        """This layer's architecture run for N members at once, on the member kernel of its
+        spec (:data:`MEMBER_KERNELS`): ``tensors`` are the members' parameters under this
+        layer's names, stacked (N, ...); x (N, B, T, I), or (B, T, I) shared; ``state`` with N
+        first or None; ``lengths`` (B,) shared or None. Returns ``(outputs (N, B, T, D*H),
+        state with N first)``, or None where no member kernel serves the call (another family,
+        path ``"reference"``, a CUDA tensor, active dropout, one length per member): the
+        caller then runs the members one by one, the reference.
+        """
+        kernel = MEMBER_KERNELS.get(self.spec)
+        first = next(iter(tensors.values()))
+        N = first.shape[0]
+        if (
+            kernel is None
+            or resolve_path(self.path) == "reference"
+            or fast_path_problem(x) is not None
+            or (self.dropout > 0 and self.training)
+            or (lengths is not None and torch.as_tensor(lengths).dim() != 1)
+            or self._kernel_problem() is not None
+        ):
+            return None
+        one = x if x.dim() == 3 else x[0]
+        one, lengths = self._check_input(one, lengths)  # the same checks as one member's call
+        B, T, _ = one.shape
+        if B == 0:
+            return None
+        if state is None:
+            parts = tuple(p.expand(N, *p.shape) for p in self._default_state(B, one))
+        else:
+            parts = self._state_parts(state) if self.spec.state_type is None else tuple(state)
+            parts = tuple(parts) if not isinstance(state, torch.Tensor) else (state,)
+            for k, part in enumerate(parts):
+                if part.dim() != 4 or part.shape[0] != N:
+                    raise ValueError(
+                        f"an ensemble's state {self._state_labels()[k]} must have shape "
+                        f"(N, L*D, B, size) with N = {N}; got {tuple(part.shape)}"
+                    )
+            self._check_state(self._public_state(tuple(p[0] for p in parts)), one)
+        lengths_array = (
+            np.full(B, T, dtype=np.int64)
+            if lengths is None
+            else lengths.cpu().numpy().astype(np.int64)
+        )
+        finals = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            direction_outputs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                p = {name: tensors.get(name + suffix) for name in self._parameter_names}
+                outputs_d, final_d = kernel(
+                    layer_input, tuple(part[:, k] for part in parts), lengths_array, p,
+                    self.options, direction == 1,
+                )  # fmt: skip
+                direction_outputs.append(outputs_d)
+                finals.append(final_d)
+            layer_input = _cat(direction_outputs)  # (N, B, T, D*H)
+        final = tuple(torch.stack(items, dim=1) for items in zip(*finals))  # (N, L*D, B, H)
+        return layer_input, self._public_state(final)
+
     # -- the one validation, at the boundary ------------------------------------------------
 
     def check_inputs(self, x, state=None, lengths=None):
@@ -786,6 +852,22 @@ KERNELS: dict[CellSpec, FastKernel] = {
         fused_unroll=_lstm_fused_unroll,
     ),
 }
+
+
+def _elman_members(x, state, lengths, p, options, reverse):
+    act = ACTIVATION_CODES[options["nonlinearity"]]
+    bound = partial(elman_members.reference, lengths=lengths, reverse=reverse, act=act)
+    outputs, h = elman_members.ElmanMembersFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+        reverse, act, bound,
+    )  # fmt: skip
+    return outputs, (h,)
+
+
+#: Kernels that run one layer and direction of N members at once (ensembles), per cell spec:
+#: ``(x, state parts (N, B, size), lengths, stacked params, options, reverse) -> (outputs
+#: (N, B, T, H), final parts)``. A spec that is not here runs its members one by one.
+MEMBER_KERNELS: dict[CellSpec, Callable] = {ELMAN_SPEC: _elman_members}
 
 
 # -- the families, as torch.nn names and orders their arguments -----------------------------

@@ -213,9 +213,9 @@ def test_mistakes_are_clear_errors():
 def test_an_ensemble_averages_the_models_next_token_distributions():
     from rnnlab.models.ensemble import Ensemble
 
-    first, second = model(seed=0), model(attention="none", seed=1)
+    first, second = model(seed=0), model(seed=1)
     x, lengths, y = batch()
-    ensemble = Ensemble([first, second])
+    ensemble = Ensemble.from_members([first, second]).combined()
     log_mean, _ = ensemble(x, lengths=lengths, targets=y)
     p = (torch.softmax(first(x, lengths=lengths, targets=y)[0], -1)
          + torch.softmax(second(x, lengths=lengths, targets=y)[0], -1)) / 2  # fmt: skip
@@ -227,6 +227,8 @@ def test_an_ensemble_averages_the_models_next_token_distributions():
     torch.testing.assert_close(logits.exp().sum(-1), torch.ones(3).double())
     logits[:, [PAD_ID, BOS_ID]] = float("-inf")
     assert [t.tokens[0] if t.tokens else EOS_ID for t in found] == logits.argmax(-1).tolist()
-    assert weights.shape == (3, 5)  # the attending model's weights
-    alone = Ensemble([first])
+    first_memory = first.encode(x, lengths)
+    first_weights = first.step(torch.full((3,), BOS_ID), first_memory.state, first_memory)[2]
+    assert weights.shape == (3, 5) and not torch.equal(weights, first_weights)  # both attend
+    alone = Ensemble.from_members([first]).combined()
     assert beam_search(alone, x[:1], 3, 5).tokens == beam_search(first, x[:1], 3, 5).tokens

@@ -85,7 +85,7 @@ def predict(
         if not name:
             raise RnnlabError(f"name {original!r} is empty after reading it")
     x, lengths = encode_batch(vocabulary, readable)
-    probabilities = Ensemble(networks).probabilities(x, lengths)
+    probabilities = Ensemble.from_members(networks).mean_probabilities(x, lengths)
     top = probabilities.topk(min(k, len(classes)), dim=-1)
     return [
         [(classes[c], float(p)) for p, c in zip(values, indices)]

@@ -48,6 +48,10 @@ class Validation(Callback):
             f"val_{k}": v
             for k, v in evaluate_split(loop.network, loop.task, split, loop.device, "val").items()
         }
+        if "val_members" in metrics:  # an ensemble's: each member's metrics, also val_ names
+            metrics["val_members"] = [
+                {f"val_{k}": v for k, v in member.items()} for member in metrics["val_members"]
+            ]
         loop.record({"step": loop.state.step, "epoch": loop.state.epoch, **metrics})
         loop.validated(metrics)
 
@@ -56,24 +60,62 @@ class EarlyStopping(Callback):
     """Finish when ``training.early_stopping_metric`` falls below ``training.stop_below``
     (reason ``"target_reached"``), or has not improved for ``training.early_stopping_patience``
     validations (``"early_stopping"``). The best value and the count since are in the
-    :class:`TrainState`, so a resumed run stops where an uninterrupted one would."""
+    :class:`TrainState`, so a resumed run stops where an uninterrupted one would.
+
+    An ensemble's members stop one by one: a member that meets the condition is frozen
+    (``TrainState.frozen``: its weights no longer change) while the rest go on, and training
+    finishes when every member has stopped.
+    """
 
     def on_validation(self, loop: Loop, metrics: dict[str, float]) -> None:
         training, state = loop.training, loop.state
         name = training.early_stopping_metric
         if name not in metrics:
+            measured = [k for k in metrics if k != "val_members"]
             raise ConfigError(
                 f"training.early_stopping_metric {name!r} is not measured by task "
-                f"{loop.task.name!r}; valid: {', '.join(metrics)}"
+                f"{loop.task.name!r}; valid: {', '.join(measured)}"
             )
-        if training.stop_below is not None and metrics[name] < training.stop_below:
-            state.finished = state.finished or "target_reached"
-        if state.best is None or metrics[name] < state.best:
-            state.best, state.evals_since_best = metrics[name], 0
-        elif training.early_stopping_patience is not None:
-            state.evals_since_best += 1
-            if state.evals_since_best >= training.early_stopping_patience:
-                state.finished = state.finished or "early_stopping"
+        if "val_members" not in metrics:
+            best, since, reason = _stopping(
+                training, metrics[name], state.best, state.evals_since_best
+            )
+            state.best, state.evals_since_best = best, since
+            if reason is not None:
+                state.finished = state.finished or reason
+            return
+        members = metrics["val_members"]
+        if state.member_best is None:
+            state.member_best = [None] * len(members)
+            state.member_evals_since_best = [0] * len(members)
+        reason = None
+        for k, member in enumerate(members):
+            if k in state.frozen:
+                continue
+            best, since, reason_k = _stopping(
+                training, member[name], state.member_best[k], state.member_evals_since_best[k]
+            )
+            state.member_best[k], state.member_evals_since_best[k] = best, since
+            if reason_k is not None:
+                state.frozen.append(k)
+                reason = reason_k
+        if len(state.frozen) == len(members):
+            state.finished = state.finished or reason
+
+
+def _stopping(training, value: float, best: float | None, since: int):
+    """Early stopping's bookkeeping after one validation: (best, validations since the best,
+    the reason to stop or None)."""
+    reason = None
+    if training.stop_below is not None and value < training.stop_below:
+        reason = "target_reached"
+    if best is None or value < best:
+        best, since = value, 0
+    elif training.early_stopping_patience is not None:
+        since += 1
+        if since >= training.early_stopping_patience:
+            reason = reason or "early_stopping"
+    return best, since, reason
 
 
 class StopWhen(Callback):

@@ -52,7 +52,7 @@ def evaluate_run(
         network.eval()
         networks.append(network)
     evaluation = evaluation_of(task)
-    ensemble = networks[0] if len(networks) == 1 else Ensemble(networks)
+    ensemble = networks[0] if len(networks) == 1 else Ensemble.from_members(networks).combined()
     if task.seq2seq:
         metrics = evaluate_split(ensemble, task, data, device)
         if len(networks) > 1:

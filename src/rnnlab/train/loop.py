@@ -35,6 +35,11 @@ class TrainState:
     seconds: float = 0.0  # training time so far, over every session of a resumed run
     finished: str | None = None  # why: max_steps, max_epochs, max_minutes, early_stopping,
     # target_reached
+    # An ensemble's members one by one (rnnlab.models.ensemble): those that early stopping
+    # froze, and each member's best early-stopping metric and validations since it.
+    frozen: list[int] = field(default_factory=list)
+    member_best: list[float | None] | None = None
+    member_evals_since_best: list[int] | None = None
 
 
 class Callback:

@@ -41,7 +41,7 @@ class ProgressDisplay:
         text = "  ".join(
             f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
             for key, value in record.items()
-            if key not in ("step", "epoch", "wall_time")
+            if key not in ("step", "epoch", "wall_time") and isinstance(value, int | float | str)
         )
         is_validation = any(key.startswith("val_") for key in record)
         if self._bar is not None:

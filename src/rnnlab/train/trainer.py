@@ -13,11 +13,11 @@ moment and resumed from its last checkpoint ends with the same weights and metri
 on a CPU, as a run that was never interrupted.
 """
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import nn
@@ -25,7 +25,7 @@ from torch import nn
 from rnnlab.errors import RnnlabError
 from rnnlab.losses import masked_loss
 from rnnlab.tasks.base import Task
-from rnnlab.train.bptt import detach_state, plan_epoch
+from rnnlab.train.bptt import plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.callbacks import restore, standard_callbacks
 from rnnlab.train.checkpoint import latest_checkpoint
@@ -34,6 +34,7 @@ from rnnlab.train.loop import Callback, Loop, TrainState
 from rnnlab.train.optim import build_optimizer, build_scheduler
 from rnnlab.train.progress import ProgressDisplay
 from rnnlab.train.run_directory import RunDirectory
+from rnnlab.train.update import carry, update
 from rnnlab.train.validation import forward
 
 
@@ -187,23 +188,26 @@ def _train(loop: Loop) -> None:
             outputs, new_state = forward(
                 network, x, y, loop.carried, unit.lengths, training.teacher_forcing, task.loss
             )
-            loss = masked_loss(outputs, y, mask, task.loss, class_weights, training.label_smoothing)
-            loop.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = _gradient_norm(network, training.clip_grad_norm)
+            done = update(
+                network, loop.optimizer, outputs,
+                partial(
+                    masked_loss, y=y, mask=mask, loss=task.loss, weight=class_weights,
+                    label_smoothing=training.label_smoothing,
+                ),
+                training.clip_grad_norm, state.frozen,
+            )  # fmt: skip
             state.step += 1
-            if not (math.isfinite(loss.item()) and math.isfinite(grad_norm)):
+            if done.nonfinite:
                 if training.on_nonfinite == "stop":
                     raise TrainingDivergedError(
-                        _divergence_message(loop.run, state.step, loss, grad_norm)
+                        _divergence_message(loop.run, state.step, done.loss, done.grad_norm)
                     )
                 state.skipped += 1  # skip: no update, and the state from before this batch
-            else:
-                loop.optimizer.step()
+            if done.applied:
                 loop.scheduler.step()
-                loop.carried = detach_state(new_state)
-                state.window_loss += loss.item()
-                state.window_grad_norm += grad_norm
+                loop.carried = carry(new_state, loop.carried, done.nonfinite)
+                state.window_loss += done.loss
+                state.window_grad_norm += done.grad_norm
                 state.window_updates += 1
                 state.window_tokens += x.shape[0] * x.shape[1]
 
@@ -241,13 +245,6 @@ def _result(loop: Loop, reason: str) -> FitResult:
     return FitResult(loop.network, state.step, state.epoch, reason, loop.validation, loop.history)
 
 
-def _gradient_norm(network: nn.Module, clip: float | None) -> float:
-    parameters = [p for p in network.parameters() if p.grad is not None]
-    if clip is not None:
-        return float(torch.nn.utils.clip_grad_norm_(parameters, clip))
-    return float(torch.nn.utils.get_total_norm([p.grad for p in parameters]))
-
-
 def _log_record(state: TrainState, optimizer, elapsed: float, wall_time: float) -> dict:
     updates = max(state.window_updates, 1)
     record = {
@@ -270,11 +267,11 @@ def _last_validation(run: RunDirectory) -> dict:
     return {k: v for k, v in records[-1].items() if k.startswith("val_")} if records else {}
 
 
-def _divergence_message(run: RunDirectory | None, step: int, loss, grad_norm: float) -> str:
+def _divergence_message(run: RunDirectory | None, step: int, loss: float, grad_norm: float) -> str:
     latest = None if run is None else latest_checkpoint(run.checkpoints)
     kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written yet"
     return (
-        f"training stopped at step {step}: the loss is {loss.item()} and the gradient norm "
+        f"training stopped at step {step}: the loss is {loss} and the gradient norm "
         f"{grad_norm}; {kept}. Lower training.lr, set training.clip_grad_norm, or set "
         f'training.on_nonfinite = "skip"'
     )

@@ -12,6 +12,7 @@ from torch import nn
 
 from rnnlab.evaluation import evaluation_of
 from rnnlab.losses import masked_loss, predictions_from_outputs
+from rnnlab.models.ensemble import Ensemble
 from rnnlab.tasks.base import Split, Task
 
 
@@ -76,7 +77,15 @@ def evaluate_split(
 ) -> dict:
     """Loss and task metrics of ``network`` on a whole split, in evaluation mode; with the
     split's ``name``, also the quick metrics that need the network (see
-    ``quick`` in :mod:`rnnlab.evaluation`)."""
+    ``quick`` in :mod:`rnnlab.evaluation`).
+
+    An :class:`~rnnlab.models.ensemble.Ensemble` is evaluated member by member (each as it
+    would be alone): the result holds the mean over the members of every metric, and under
+    ``"members"`` each member's metrics."""
+    if isinstance(network, Ensemble):
+        each = [evaluate_split(m, task, split, device, name) for m in network.members()]
+        mean = {k: sum(m[k] for m in each) / len(each) for k in each[0]}
+        return {**mean, "members": each}
     if task.seq2seq:
         metrics = {"loss": sequence_loss(network, task, split, device)}
     else:

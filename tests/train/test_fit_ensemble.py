@@ -1,0 +1,80 @@
+"""An ensemble trained by fit: every member ends where the same network trained alone ends."""
+
+import pytest
+import torch
+
+from rnnlab.models.ensemble import Ensemble
+from rnnlab.tasks.base import Split
+from rnnlab.train.build import build, network_for
+from rnnlab.train.config import parse_config
+from rnnlab.train.trainer import fit
+
+SEEDS = [5, 6, 7]
+
+
+def config(**training):
+    return parse_config({
+        "model": {"kind": "gru", "hidden_size": 6},
+        "task": {"name": "adding", "seq_len": 8, "num_train": 64, "num_val": 32, "num_test": 32},
+        "training": {"max_steps": 200, "eval_every": 50, "log_every": 50, "lr": 0.01,
+                     "batch_size": 16, **training},
+    })  # fmt: skip
+
+
+def float64_task(run_config):
+    """The config's task with float64 inputs and targets."""
+    task, _ = build(run_config)
+    splits = {name: Split(s.x.double(), s.y.double(), s.mask, s.lengths)
+              for name, s in task.splits().items()}  # fmt: skip
+    task.splits = lambda: splits
+    return task
+
+
+def trained_alone(run_config, seed):
+    task = float64_task(run_config)
+    torch.manual_seed(seed)
+    return fit(network_for(run_config, task).double(), task, run_config.training)
+
+
+def trained_together(run_config):
+    task = float64_task(run_config)
+    ensemble = Ensemble(lambda: network_for(run_config, task), len(SEEDS), seeds=SEEDS)
+    return fit(ensemble.double(), task, run_config.training)
+
+
+def assert_members_equal(together, alone_results):
+    for k, alone in enumerate(alone_results):
+        for name, value in alone.network.state_dict().items():
+            found = together.network.state_dict()[name][k]
+            torch.testing.assert_close(found, value, rtol=0, atol=1e-12, msg=f"member {k} {name}")
+        member = together.metrics["val_members"][k]
+        assert member["val_loss"] == pytest.approx(alone.metrics["val_loss"], rel=1e-10, abs=0)
+
+
+@pytest.mark.parametrize("training", [{}, {"clip_grad_norm": 0.05}], ids=["plain", "clipped"])
+def test_member_k_after_200_updates_is_the_network_trained_alone(training):
+    run_config = config(**training)
+    together = trained_together(run_config)
+    assert together.step == 200
+    assert_members_equal(together, [trained_alone(run_config, seed) for seed in SEEDS])
+    losses = [m["val_loss"] for m in together.metrics["val_members"]]
+    assert together.metrics["val_loss"] == pytest.approx(sum(losses) / len(losses))
+
+
+def test_members_that_reach_the_target_freeze_while_the_rest_go_on():
+    free = config(max_steps=300, eval_every=10)
+    histories = [
+        [r["val_loss"] for r in trained_alone(free, seed).history if "val_loss" in r]
+        for seed in SEEDS
+    ]
+    # A target that one member reaches first, another later and one maybe never.
+    target = sorted(min(h) for h in histories)[1]
+    run_config = config(max_steps=300, eval_every=10, stop_below=target * 1.0001)
+    alone = [trained_alone(run_config, seed) for seed in SEEDS]
+    reasons = [a.reason for a in alone]
+    assert "target_reached" in reasons and len({a.step for a in alone}) > 1  # they differ
+    together = trained_together(run_config)
+    assert_members_equal(together, alone)
+    expected = "target_reached" if set(reasons) == {"target_reached"} else "max_steps"
+    assert together.reason == expected
+    assert together.step == max(a.step for a in alone)
