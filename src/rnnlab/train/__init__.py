@@ -19,18 +19,27 @@
     The files of a run: ``config.toml``, ``metrics.jsonl``, ``checkpoints/``.
 :mod:`rnnlab.train.progress`
     The progress bar or plain log lines.
+:mod:`rnnlab.train.sweep_config`
+    ``load_sweep``: a sweep file (a base config, a grid and/or points of overrides, seeds).
+:mod:`rnnlab.train.sweep`
+    ``run_sweep``: every point and seed of a sweep as a run directory, on local workers or
+    Ray, and the summary over seeds.
 """
 
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, parse_config
 from rnnlab.train.run_directory import RunDirectory
+from rnnlab.train.sweep import SweepSummary, run_sweep
+from rnnlab.train.sweep_config import Sweep, load_sweep
 from rnnlab.train.trainer import FitResult, TrainingDivergedError, evaluate_split, fit, fit_run
 
 __all__ = [
     "FitResult",
     "RunConfig",
     "RunDirectory",
+    "Sweep",
+    "SweepSummary",
     "TrainingConfig",
     "TrainingDivergedError",
     "build",
@@ -39,6 +48,8 @@ __all__ = [
     "fit",
     "fit_run",
     "load_config",
+    "load_sweep",
     "parse_config",
     "plan_epoch",
+    "run_sweep",
 ]
