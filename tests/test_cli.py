@@ -50,7 +50,8 @@ def rnnlab(*args, cwd=None):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["train"], ["resume"], ["evaluate"], ["list"], ["predict"], ["generate"]]
+    "command",
+    [[], ["train"], ["resume"], ["evaluate"], ["list"], ["predict"], ["generate"], ["sweep"]],
 )
 def test_every_help_shows_an_example(command):
     result = rnnlab(*command, "--help")

@@ -24,7 +24,7 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r}))
 """
 
 COMMANDS = ["train", "resume", "evaluate", "predict", "generate", "translate", "forecast",
-            "replicate", "bench"]  # fmt: skip
+            "replicate", "sweep", "bench"]  # fmt: skip
 
 
 def imported(*args: str) -> list[str]:

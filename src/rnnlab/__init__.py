@@ -18,6 +18,9 @@ Networks trained by ``rnnlab train``
     :mod:`~rnnlab.models.seq2seq` (encoder-decoder), :mod:`~rnnlab.models.attention` (additive
     and dot attention), :mod:`~rnnlab.models.decoding` (greedy and beam search),
     :mod:`~rnnlab.models.ensemble` (the one ensemble).
+Sweeps (``rnnlab sweep``: a base config x a grid or points of overrides x seeds)
+    :func:`run_sweep` (each run a run directory, on local workers or Ray; returns the
+    :class:`SweepSummary`, mean ± sd over seeds), :func:`load_sweep` (the sweep file, validated).
 """
 
 import importlib
@@ -38,6 +41,8 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         RecurrentLayer,
     )
     from rnnlab.models.ensemble import Ensemble
+    from rnnlab.train.sweep import SweepSummary, run_sweep
+    from rnnlab.train.sweep_config import load_sweep
 
 # Where each public name lives. They are imported on first use (PEP 562), so that
 # `rnnlab --help` and `rnnlab list` answer without importing torch.
@@ -58,6 +63,9 @@ _MODULE_OF = {
     "LSTMCell": "rnnlab.cells",
     "LSTMState": "rnnlab.cells",
     "Ensemble": "rnnlab.models.ensemble",
+    "SweepSummary": "rnnlab.train.sweep",
+    "load_sweep": "rnnlab.train.sweep_config",
+    "run_sweep": "rnnlab.train.sweep",
 }
 _SUBMODULES = ("reference", "tasks")
 
@@ -96,6 +104,9 @@ __all__ = [
     "LSTMState",
     "LSTMTrace",
     "RecurrentLayer",
+    "SweepSummary",
+    "load_sweep",
     "reference",
+    "run_sweep",
     "tasks",
 ]

@@ -318,6 +318,73 @@ def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> Non
     click.echo(f"report: {out / 'report.html'}")
 
 
+@cli.command(epilog="Example: rnnlab sweep examples/sweep_letters.toml --out runs/s --workers 2")
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Sweep directory (default runs/<SWEEP's stem>); re-run to go on.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Local runs at once (default: as many as the CPUs allow).")  # fmt: skip
+@click.option("--threads-per-worker", type=click.IntRange(min=1),
+              help="torch threads per local run (default: the CPUs shared out).")  # fmt: skip
+@click.option("--ray", "ray_address", metavar="local|ADDRESS",
+              help="Ray tasks: 'local' starts Ray here; else join ADDRESS.")  # fmt: skip
+@click.option("--cpus-per-run", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --ray: CPUs (and torch threads) per run.")  # fmt: skip
+@click.option("--gpus-per-run", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="With --ray: GPUs per run; above 0 trains on CUDA.")  # fmt: skip
+@click.option("--metric", default="val_loss", show_default=True,
+              help="The metric summary.png draws against the swept value.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def sweep(sweep_file: Path, out: Path | None, workers: int | None,
+          threads_per_worker: int | None, ray_address: str | None, cpus_per_run: int,
+          gpus_per_run: float, metric: str, quiet: bool) -> None:  # fmt: skip
+    """Train every point of the sweep file SWEEP with every seed, then summarise them.
+
+    SWEEP names a base config, seeds = [...], and a [grid] of "section.key" = [values]
+    and/or [[points]] of overrides. Each run is an ordinary run directory in --out; a re-run
+    skips the finished runs and resumes the unfinished ones. The summary (mean ± sd over
+    seeds of every final validation metric) goes to summary.csv, summary.json and
+    summary.png in --out.
+    """
+    from rich.console import Console
+
+    from rnnlab.train.interrupt import StopOnSignals
+    from rnnlab.train.sweep import run_sweep
+
+    out = out or Path("runs") / sweep_file.stem
+    count = [0]
+
+    def report(outcome) -> None:
+        count[0] += 1
+        if quiet:
+            return
+        if outcome.status == "finished":
+            validation = "  ".join(f"{k} {v:.4g}" for k, v in outcome.metrics.items())
+            detail = f"{outcome.reason} at step {outcome.step}  {validation}"
+            detail += f"  ({outcome.seconds:.1f} s)"
+        elif outcome.status == "skipped":
+            detail = "finished before, skipped"
+        elif outcome.status == "interrupted":
+            detail = "interrupted" + (f" at step {outcome.step}" if outcome.step else "")
+        else:
+            detail = outcome.message
+        click.echo(f"[{count[0]}] {outcome.name}: {detail}")
+
+    with StopOnSignals() as stop:
+        summary = run_sweep(
+            sweep_file, out, workers=workers, threads_per_worker=threads_per_worker,
+            ray=ray_address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+            metric=metric, on_run=report, should_stop=stop,
+        )  # fmt: skip
+    Console(width=max(100, Console().width)).print(summary.table())
+    click.echo("summary: " + ", ".join(str(path) for path in summary.files))
+    if not summary.complete:
+        click.echo(f"not every run has finished; continue with: rnnlab sweep {sweep_file} "
+                   f"--out {out}")  # fmt: skip
+        if stop():
+            sys.exit(stop.exit_status)
+
+
 @cli.command(epilog="Example: rnnlab bench --quick --out bench.json")
 @click.option("--quick", is_flag=True, help="A subset of the shapes, in under a minute.")
 @click.option("--out", type=click.Path(path_type=Path), help="Also write the table as JSON.")

@@ -26,6 +26,11 @@
     The files of a run: ``config.toml``, ``metrics.jsonl``, ``checkpoints/``.
 :mod:`rnnlab.train.progress`
     The progress bar or plain log lines.
+:mod:`rnnlab.train.sweep_config`
+    ``load_sweep``: a sweep file (a base config, a grid and/or points of overrides, seeds).
+:mod:`rnnlab.train.sweep`
+    ``run_sweep``: every point and seed of a sweep as a run directory, on local workers or
+    Ray, and the summary over seeds.
 """
 
 from rnnlab.train.bptt import detach_state, plan_epoch
@@ -33,6 +38,8 @@ from rnnlab.train.build import build
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, parse_config
 from rnnlab.train.loop import Callback, Loop, OnStep, TrainState
 from rnnlab.train.run_directory import RunDirectory
+from rnnlab.train.sweep import SweepSummary, run_sweep
+from rnnlab.train.sweep_config import Sweep, load_sweep
 from rnnlab.train.trainer import FitResult, TrainingDivergedError, fit, fit_run
 from rnnlab.train.validation import evaluate_split
 
@@ -43,6 +50,8 @@ __all__ = [
     "OnStep",
     "RunConfig",
     "RunDirectory",
+    "Sweep",
+    "SweepSummary",
     "TrainState",
     "TrainingConfig",
     "TrainingDivergedError",
@@ -52,6 +61,8 @@ __all__ = [
     "fit",
     "fit_run",
     "load_config",
+    "load_sweep",
     "parse_config",
     "plan_epoch",
+    "run_sweep",
 ]

@@ -134,25 +134,32 @@ def parse_config(data: dict, source: str = "config") -> RunConfig:
 def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     """Read a TOML config, apply ``section.key=value`` overrides and validate it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"config file {path} is not UTF-8 text: {error.reason}") from None
-    except OSError as error:  # a name too long, no permission, ...
-        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
-    except ValueError as error:  # the path holds a NUL character
-        raise ConfigError(f"config file {str(path)!r} cannot be read: {error}") from None
-    try:
-        data = _parse_toml(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    data = read_config_file(path)
     for override in overrides:
         apply_override(data, override)
     return parse_config(data, str(path))
+
+
+def read_config_file(path: str | Path, what: str = "config file") -> dict:
+    """The TOML table of a config file, not yet validated; a clear ConfigError if it cannot be
+    read or is not TOML (``what`` names the file in it: a config file, a sweep file)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{what} {path} is not UTF-8 text: {error.reason}") from None
+    except OSError as error:  # a name too long, no permission, ...
+        raise ConfigError(f"{what} {path} cannot be read: {error.strerror}") from None
+    except ValueError as error:  # the path holds a NUL character
+        raise ConfigError(f"{what} {str(path)!r} cannot be read: {error}") from None
+    try:
+        return _parse_toml(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
 def apply_override(data: dict, override: str) -> None:
@@ -163,21 +170,31 @@ def apply_override(data: dict, override: str) -> None:
         raise ConfigError(
             f"--set expects section.key=value, e.g. training.lr=0.01; got {override!r}"
         )
-    section, key = parts
-    if section not in RunConfig.model_fields:
-        raise ConfigError(_unknown(section, list(RunConfig.model_fields), "section", "--set"))
     try:
         table = _parse_toml(f"value = {text.strip()}")
     except tomllib.TOMLDecodeError:
         table = {}
     # Not one TOML value ("gru", or "1\nx = 2", which would set x too): the plain string.
     value = table["value"] if list(table) == ["value"] else text.strip()
+    set_key(data, target.strip(), value, "--set")
+
+
+def set_key(data: dict, key: str, value, where: str) -> None:
+    """Set ``key`` (``section.key``, e.g. ``training.lr``) to ``value`` in the config table
+    ``data``, which is validated later (:func:`parse_config`); ``where`` names the override's
+    source in errors (``--set``, a sweep file)."""
+    parts = key.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"{where}: expected a key section.key, e.g. training.lr; got {key!r}")
+    section, name = parts
+    if section not in RunConfig.model_fields:
+        raise ConfigError(unknown_message(section, list(RunConfig.model_fields), "section", where))
     if not isinstance(data.setdefault(section, {}), dict):
         raise ConfigError(
-            f"--set {override!r}: [{section}] must be a table of keys; the config has "
+            f"{where} {key!r}: [{section}] must be a table of keys; the config has "
             f"{section} = {data[section]!r}"
         )
-    data[section][key] = value
+    data[section][name] = value
 
 
 def _parse_toml(text: str) -> dict:
@@ -227,8 +244,10 @@ def _describe(error: dict, data: dict) -> str:
     where = ".".join(location)
     if kind == "extra_forbidden":
         if len(location) == 1:
-            return _unknown(location[0], list(RunConfig.model_fields), "section", "config")
-        return _unknown(location[-1], _section_fields(location[0], data), "key", f"[{location[0]}]")
+            return unknown_message(location[0], list(RunConfig.model_fields), "section", "config")
+        return unknown_message(
+            location[-1], _section_fields(location[0], data), "key", f"[{location[0]}]"
+        )
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         choices = list(MODELS) if location[0] == "model" else list(TASKS)
         tag = "kind" if location[0] == "model" else "name"
@@ -237,7 +256,7 @@ def _describe(error: dict, data: dict) -> str:
         )
         if got is None:
             return f"[{location[0]}] needs {tag} = one of {', '.join(choices)}"
-        return _unknown(str(got), choices, tag, f"[{location[0]}] {tag}")
+        return unknown_message(str(got), choices, tag, f"[{location[0]}] {tag}")
     if kind == "value_error":
         return f"[{where}] {error['msg'].removeprefix('Value error, ')}"
     if kind == "missing":
@@ -246,7 +265,8 @@ def _describe(error: dict, data: dict) -> str:
     return f"{where}: {error['msg']}; got {got!r} ({type(got).__name__})"
 
 
-def _unknown(name: str, valid: list[str], what: str, where: str) -> str:
+def unknown_message(name: str, valid: list[str], what: str, where: str) -> str:
+    """ "unknown key 'x' in [model]; valid: ...", with the closest valid name suggested."""
     message = f"unknown {what} {name!r} in {where}; valid: {', '.join(valid)}"
     close = difflib.get_close_matches(name, valid, n=1)
     return message + (f". Did you mean {close[0]!r}?" if close else "")
