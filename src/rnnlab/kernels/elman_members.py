@@ -11,8 +11,9 @@ elementwise math::
     backward   da_t = (dy_t + dh_t) * f'(a_t),   dh_{t-1} = da_t W_hh
 
 At the sizes ensembles are for (small H, small B) one member's step is far less work than a
-call into BLAS costs, so the loop multiplies in its own code; from
-:data:`INLINE_MAX_WORK` on it calls torch's BLAS per member (:func:`rnnlab.kernels.blas.matmul`).
+call into BLAS costs, so the loop multiplies in its own code (dot products the compiler
+vectorises); above :data:`INLINE_MAX_WORK` it calls torch's BLAS per member and step
+(:func:`rnnlab.kernels.blas.matmul`).
 :func:`reference` is the same function written as torch operations over all members: the
 oracle, and what gradients with a graph (second order) differentiate.
 """
@@ -31,37 +32,48 @@ INLINE_MAX_WORK = 32 * 32 * 32
 
 
 @njit(cache=True, fastmath=True)
-def _accumulate_product(a, w, c):
-    """c += a @ w for small a (M, K), w (K, N), c (M, N): rows of w added in order."""
-    M, K = a.shape
-    N = w.shape[1]
-    for m in range(M):
-        for k in range(K):
-            a_mk = a[m, k]
-            for n in range(N):
-                c[m, n] += a_mk * w[k, n]
+def _recurrent_products(w, h, pre):
+    """pre[b] += W h[b] for every row: w (H, H) one member's W_hh, h (B, H), pre (B, H); a dot
+    product per unit, which the compiler vectorises (fastmath lets it reorder the sum)."""
+    B, H = h.shape
+    for b in range(B):
+        for i in range(H):
+            total = pre[b, i]
+            for j in range(H):
+                total += w[i, j] * h[b, j]
+            pre[b, i] = total
+
+
+@njit(cache=True, fastmath=True)
+def _carry_products(w, da, dh):
+    """dh[b] = da[b] W for every row: w (H, H) one member's W_hh, da (B, H), dh (B, H)."""
+    B, H = da.shape
+    for b in range(B):
+        for j in range(H):
+            dh[b, j] = 0.0
+        for i in range(H):
+            g = da[b, i]
+            for j in range(H):
+                dh[b, j] += g * w[i, j]
 
 
 @njit(cache=True)
-def _product(gemm, inline, a, w, c):
-    if inline:
-        _accumulate_product(a, w, c)
-    else:
-        matmul(gemm, a, w, c, True)
-
-
-@njit(cache=True)
-def forward_loop(gi, w_hh_t, h, lengths, reverse, act, gemm, inline):
+def forward_loop(gi, w_hh, h, lengths, reverse, act, gemm, inline):
     """Every member's loop in place: gi (N, T, B, H) becomes the outputs; h (N, B, H) the
-    final states. w_hh_t (N, H, H) holds each member's W_hh^T."""
+    final states. ``w_hh`` (N, H, H) holds each member's W_hh where ``inline``, else W_hh^T
+    (the right operand of a BLAS product)."""
     N, T = gi.shape[0], gi.shape[1]
     pre = np.empty_like(h[0])
     for n in range(N):
+        w, h_n = w_hh[n], h[n]
         for s in range(T):
             t = T - 1 - s if reverse else s
             pre[:] = gi[n, t]
-            _product(gemm, inline, h[n], w_hh_t[n], pre)
-            forward_step(pre, h[n], t, lengths, act, gi[n, t])
+            if inline:
+                _recurrent_products(w, h_n, pre)
+            else:
+                matmul(gemm, h_n, w, pre, True)
+            forward_step(pre, h_n, t, lengths, act, gi[n, t])
 
 
 @njit(cache=True)
@@ -69,14 +81,21 @@ def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm, inline):
     """Every member's backward in place: da (N, T, B, H) the gradients of the pre-activations,
     dh (N, B, H) from the final state's gradient to the initial state's."""
     N, T, B = dout.shape[0], dout.shape[1], dout.shape[2]
+    carried = np.empty_like(dh[0])
     for n in range(N):
+        w, dh_n = w_hh[n], dh[n]
         for s in range(T):
             t = s if reverse else T - 1 - s
-            backward_step(dh[n], dout[n, t], out[n, t], t, lengths, act, da[n, t])
+            da_t = da[n, t]
+            backward_step(dh_n, dout[n, t], out[n, t], t, lengths, act, da_t)
+            if inline:
+                _carry_products(w, da_t, carried)
+            else:
+                carried[:] = 0.0
+                matmul(gemm, da_t, w, carried, True)
             for b in range(B):
-                if t < lengths[b]:
-                    dh[n, b] = 0.0
-            _product(gemm, inline, da[n, t], w_hh[n], dh[n])
+                if t < lengths[b]:  # rows past their end pass the gradient through
+                    dh_n[b] = carried[b]
 
 
 def _previous_states(out, h0, lengths: np.ndarray, reverse: bool) -> torch.Tensor:
@@ -113,9 +132,12 @@ class ElmanMembersFunction(torch.autograd.Function):
             gi += (b_ih.detach() + b_hh.detach())[:, None, :]
         gi = gi.view(N, T, B, H)
         h = h0.detach().clone(memory_format=torch.contiguous_format)
-        w_hh_t = w_hh.detach().transpose(1, 2).contiguous()
         gemm, inline = gemm_address(x.dtype), B * H * H <= INLINE_MAX_WORK
-        forward_loop(gi.numpy(), w_hh_t.numpy(), h.numpy(), lengths, reverse, act, gemm, inline)
+        w_hh_loop = w_hh.detach() if inline else w_hh.detach().transpose(1, 2)
+        forward_loop(
+            gi.numpy(), w_hh_loop.contiguous().numpy(), h.numpy(), lengths, reverse, act, gemm,
+            inline,
+        )  # fmt: skip
         out = gi  # (N, T, B, H), 0 at padded steps
         ctx.save_for_backward(xt, out, h0.detach(), w_ih.detach(), w_hh.detach(), *inputs)
         ctx.options = (lengths, reverse, act, b_ih is not None, shared, gemm, inline)
