@@ -25,8 +25,8 @@ from torch import nn
 from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.evaluation import evaluation_of
 from rnnlab.layers import state_from_tensors, state_tensors
-from rnnlab.losses import masked_loss, predictions_from_outputs
-from rnnlab.tasks.base import Split, Task
+from rnnlab.losses import TARGET_LOSSES, predictions_from_outputs
+from rnnlab.tasks.base import Split, Task, checked_splits
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.checkpoint import (
@@ -128,7 +128,7 @@ def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch:
             y = split.y[rows].to(device)
             outputs, _ = forward(network, split.x[rows].to(device), y, None, lengths)
             tokens = int(mask.sum()) if mask is not None else y.numel()
-            total += float(masked_loss(outputs, y, mask, task.loss)) * tokens
+            total += float(TARGET_LOSSES[task.targets](outputs, y, mask, task.loss)) * tokens
             count += tokens
     return total / count
 
@@ -136,7 +136,8 @@ def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch:
 def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
     """Loss and task metrics of a network's raw outputs on a split."""
     mask = None if split.mask is None else split.mask.to(outputs.device)
-    metrics = {"loss": float(masked_loss(outputs, split.y.to(outputs.device), mask, task.loss))}
+    y = split.y.to(outputs.device)
+    metrics = {"loss": float(TARGET_LOSSES[task.targets](outputs, y, mask, task.loss))}
     metrics.update(task.metrics(predictions_from_outputs(outputs, task.loss).cpu(), split))
     return metrics
 
@@ -147,7 +148,7 @@ def evaluate_split(
     """Loss and task metrics of ``network`` on a whole split, in evaluation mode; with the
     split's ``name``, also the quick metrics that need the network (see
     ``quick`` in :mod:`rnnlab.evaluation`)."""
-    if task.seq2seq:
+    if task.targets == "sequence":
         metrics = {"loss": sequence_loss(network, task, split, device)}
     else:
         metrics = metrics_of_outputs(split_outputs(network, split, device), task, split)
@@ -226,7 +227,7 @@ def _fit(
     network, task, training, run, callbacks, resume, checkpoint, device, display, should_stop
 ) -> FitResult:
     display = display or ProgressDisplay("quiet")
-    splits = task.splits()
+    splits = checked_splits(task)  # checked against the kinds the task declares
     optimizer = build_optimizer(network.parameters(), training)
     scheduler = build_scheduler(optimizer, training)
     class_weights = None if task.class_weights is None else task.class_weights.to(device)
@@ -275,7 +276,7 @@ def _fit(
                 outputs, new_state = forward(
                     network, x, y, carried, unit.lengths, training.teacher_forcing, task.loss
                 )
-                loss = masked_loss(
+                loss = TARGET_LOSSES[task.targets](
                     outputs, y, mask, task.loss, class_weights, training.label_smoothing
                 )
                 optimizer.zero_grad(set_to_none=True)
