@@ -9,9 +9,10 @@ batch dimension first, the same layout as the layers::
     y        (N, T, O)   a target at every step (``targets = "per_step"``): float values, or
              (N, T)      class indices for "cross_entropy";
              (N,)        one class index per sequence (``targets = "per_sequence"``), or
-                         (N, O) values for another loss;
+                         (N, O) values for another loss (no loss of the trainer takes
+                         them yet: rnnlab.losses.per_sequence_loss is a cross-entropy);
              (N, T)      target token ids read by an encoder-decoder (``targets =
-                         "sequence"``, translation), padded to the sources' T
+                         "sequence"``, translation), padded with the sources to one T
     mask     (N, T)      where the loss applies (True) — None means every step
     lengths  (N,)        valid steps of each sequence (the rest is padding) — None: all T
 
