@@ -1,4 +1,4 @@
-"""The examples in the layers' and cells' docstrings run and print what they say."""
+"""The examples in the docstrings run and print what they say."""
 
 import doctest
 import importlib
@@ -14,6 +14,8 @@ MODULES = (
     "rnnlab.cells.jordan",
     "rnnlab.cells.gru",
     "rnnlab.cells.lstm",
+    "rnnlab.models.readout",
+    "rnnlab.tasks.base",
 )
 
 

@@ -20,5 +20,5 @@ def test_example_config_builds(path):
     config = load_config(path)
     task, network = build(config)
     assert network.readout.out_features == task.output_size
-    if task.seq2seq:
+    if task.targets == "sequence":
         assert network.source_embedding.num_embeddings == task.input_size

@@ -14,7 +14,8 @@ Tasks (seeded stimulus generators and loaders of real data)
     :mod:`rnnlab.tasks`.
 Networks trained by ``rnnlab train``
     :mod:`rnnlab.models`: :mod:`~rnnlab.models.config` (the ``[model]`` configs and the one
-    factory), :mod:`~rnnlab.models.readout` (a layer and a readout),
+    factory), :mod:`~rnnlab.models.readout` (a layer and a readout: at every step, or once
+    per sequence),
     :mod:`~rnnlab.models.seq2seq` (encoder-decoder), :mod:`~rnnlab.models.attention` (additive
     and dot attention), :mod:`~rnnlab.models.decoding` (greedy and beam search),
     :mod:`~rnnlab.models.ensemble` (the one ensemble).

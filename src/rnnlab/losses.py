@@ -1,7 +1,10 @@
 """The losses of the tasks' targets, and the predictions a loss implies.
 
-A task names its loss (:attr:`rnnlab.tasks.base.Task.loss`); the trainer, the models and the
-evaluations compute it here:
+A task names its loss (:attr:`rnnlab.tasks.base.Task.loss`) and its kind of targets
+(:attr:`rnnlab.tasks.base.Task.targets`); the trainer, the models and the evaluations compute
+the loss here, with the function :data:`TARGET_LOSSES` gives for the kind of targets:
+:func:`masked_loss` for outputs at every step, :func:`per_sequence_loss` for one output per
+sequence. The losses:
 
 - ``"mse"``: linear outputs, squared error;
 - ``"sigmoid_mse"``: squared error of logistic outputs (as in Elman 1990);
@@ -11,12 +14,17 @@ evaluations compute it here:
   and their negative log-likelihood.
 """
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll"]
+
+Targets = Literal["per_step", "per_sequence", "sequence"]
+"""The kinds of targets a task declares (:attr:`rnnlab.tasks.base.Task.targets`): a target
+at every step, one per sequence, or a target sequence that an encoder-decoder reads."""
 
 LOG_VARIANCE_LIMIT = 12.0  # log-variances are clamped to +-this, so the likelihood stays finite
 
@@ -48,19 +56,21 @@ def masked_loss(
     weight: torch.Tensor | None = None,
     label_smoothing: float = 0.0,
 ) -> torch.Tensor:
-    """The mean loss over the steps where ``mask`` is True (every step if None).
+    """The mean loss over the steps where ``mask`` (B, T) is True (every step if None).
 
-    ``outputs`` (B, T, O) are raw network outputs, or (B, O) with one target per sequence.
+    ``outputs`` (B, T, O) are raw network outputs at every step; ``y`` (B, T) class indices
+    for "cross_entropy", (B, T, O) values otherwise ((B, T, O / 2) for "gaussian_nll").
     Squared errors (and Gaussian negative log-likelihoods) are averaged over output units
     too, as torch's ``mse_loss`` does;
     cross-entropy is per step, with class weights ``weight`` if given (a weighted mean), and
     ``label_smoothing`` (Szegedy et al. 2016) mixing that share of a uniform distribution into
-    the target distribution.
+    the target distribution. One output per sequence is :func:`per_sequence_loss`'s.
     """
-    if outputs.dim() == 2:
-        if loss != "cross_entropy":
-            raise ValueError(f"one target per sequence needs loss 'cross_entropy'; got {loss!r}")
-        return F.cross_entropy(outputs, y, weight=weight, label_smoothing=label_smoothing)
+    if outputs.dim() != 3:
+        raise ValueError(
+            f"masked_loss reads outputs at every step, (B, T, O); got shape "
+            f"{tuple(outputs.shape)} (one output per sequence, (B, O), is per_sequence_loss's)"
+        )
     if loss == "cross_entropy":
         per_step = F.cross_entropy(
             outputs.transpose(1, 2), y, reduction="none", label_smoothing=label_smoothing
@@ -80,3 +90,40 @@ def masked_loss(
     if mask is None:
         return per_step.mean()
     return per_step[mask].mean()
+
+
+def per_sequence_loss(
+    outputs: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor | None,
+    loss: Loss,
+    weight: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """The mean cross-entropy of one output per sequence: ``outputs`` (B, O) raw logits,
+    ``y`` (B,) class indices, with class weights ``weight`` if given (a weighted mean) and
+    ``label_smoothing`` as in :func:`masked_loss`.
+
+    The arguments are :func:`masked_loss`'s, so that :data:`TARGET_LOSSES` can give either;
+    ``mask`` must be None (one target per sequence has no steps to leave out), and ``loss``
+    "cross_entropy", the only loss of one target per sequence so far.
+    """
+    if outputs.dim() != 2:
+        raise ValueError(
+            f"per_sequence_loss reads one output per sequence, (B, O); got shape "
+            f"{tuple(outputs.shape)} (outputs at every step, (B, T, O), are masked_loss's)"
+        )
+    if loss != "cross_entropy":
+        raise ValueError(f"one target per sequence needs loss 'cross_entropy'; got {loss!r}")
+    if mask is not None:
+        raise ValueError("one target per sequence has no steps to mask: pass mask=None")
+    return F.cross_entropy(outputs, y, weight=weight, label_smoothing=label_smoothing)
+
+
+TARGET_LOSSES: dict[Targets, Callable[..., torch.Tensor]] = {
+    "per_step": masked_loss,
+    "per_sequence": per_sequence_loss,
+    "sequence": masked_loss,  # an encoder-decoder's logits of every target token (B, T, V)
+}
+"""The loss function of each kind of targets (:data:`Targets`), called as
+``TARGET_LOSSES[task.targets](outputs, y, mask, task.loss, weight, label_smoothing)``."""

@@ -12,7 +12,7 @@ from rnnlab.models.ensemble import Ensemble, members
 def classifier(seed: int):
     torch.manual_seed(seed)
     config = GRUConfig(kind="gru", hidden_size=6)
-    return build_model(config, 5, 3, tokens=True, per_sequence=True).eval()
+    return build_model(config, 5, 3, inputs="tokens", targets="per_sequence").eval()
 
 
 def alone(make, seed):

@@ -25,7 +25,7 @@ def model(corpus):
     task = CharLM(CharLMConfig(path=str(corpus)))
     torch.manual_seed(0)
     config = LSTMConfig(kind="lstm", hidden_size=16, embedding_dim=8)
-    return build_model(config, task.input_size, task.output_size, tokens=True), task.vocabulary
+    return build_model(config, task.input_size, task.output_size, inputs="tokens"), task.vocabulary
 
 
 def test_generation_is_seeded_and_as_long_as_asked(model):

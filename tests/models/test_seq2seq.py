@@ -25,7 +25,7 @@ def model(kind="gru", attention="additive", bidirectional=True, num_layers=1, se
         bidirectional=bidirectional, num_layers=num_layers, **extra,
     )  # fmt: skip
     torch.manual_seed(seed)
-    network = build_model(config, SRC_V, TGT_V, tokens=True, seq2seq=True).double()
+    network = build_model(config, SRC_V, TGT_V, inputs="tokens", targets="sequence").double()
     return network.eval()
 
 

@@ -103,7 +103,7 @@ def test_highway_adds_a_linear_map_of_the_last_k_inputs():
                 expected = expected + x[:, t - 2 + j] @ weight[:, :, j].T
         torch.testing.assert_close(outputs[:, t], expected)
     with pytest.raises(Error, match="highway"):
-        build_model(config, 10, 5, tokens=True)
+        build_model(config, 10, 5, inputs="tokens")
 
 
 def test_refit_trains_on_everything_before_the_test_part():

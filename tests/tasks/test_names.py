@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rnnlab.errors import RnnlabError
-from rnnlab.losses import masked_loss
+from rnnlab.losses import per_sequence_loss
 from rnnlab.models.config import GRUConfig, build_model
 from rnnlab.tasks.names import Names, NamesConfig, fold_to_ascii, load_names, stratified_split
 
@@ -114,8 +114,8 @@ def test_splits_hold_padded_token_ids_and_lengths(task):
 def test_padding_never_reaches_the_output(task):
     torch.manual_seed(0)
     config = GRUConfig(kind="gru", hidden_size=8, bidirectional=True, embedding_dim=5)
-    network = build_model(config, task.input_size, task.output_size, tokens=True,
-                            per_sequence=True).double()  # fmt: skip
+    network = build_model(config, task.input_size, task.output_size, inputs="tokens",
+                          targets="per_sequence").double()  # fmt: skip
     split = task.splits()["val"]
     alone = network(split.x[:1, : int(split.lengths[0])], lengths=split.lengths[:1])[0]
     padded = torch.cat([split.x[:1], torch.zeros(1, 7, dtype=torch.long)], dim=1)
@@ -128,8 +128,8 @@ def test_per_sequence_network_agrees_with_torch_nn_on_packed_sequences(task):
     layer's two directions, then the linear readout."""
     torch.manual_seed(1)
     config = GRUConfig(kind="gru", hidden_size=6, num_layers=2, bidirectional=True)
-    network = build_model(config, task.input_size, task.output_size, tokens=True,
-                            per_sequence=True).double()  # fmt: skip
+    network = build_model(config, task.input_size, task.output_size, inputs="tokens",
+                          targets="per_sequence").double()  # fmt: skip
     reference = nn.GRU(task.input_size, 6, num_layers=2, bidirectional=True,
                        batch_first=True).double()  # fmt: skip
     reference.load_state_dict(network.layer.state_dict())
@@ -171,5 +171,6 @@ def test_class_weighting_weighs_the_loss(tmp_path):
     expected = nn.functional.cross_entropy(outputs, y, weight=task.class_weights)
     manual = sum(-task.class_weights[t] * outputs[k].log_softmax(-1)[t] for k, t in enumerate(y))
     torch.testing.assert_close(expected, manual / task.class_weights[y].sum())
-    torch.testing.assert_close(masked_loss(outputs, y, None, "cross_entropy", task.class_weights),
-                               expected)  # fmt: skip
+    torch.testing.assert_close(
+        per_sequence_loss(outputs, y, None, "cross_entropy", task.class_weights), expected
+    )

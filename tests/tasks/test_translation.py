@@ -149,7 +149,9 @@ def test_the_target_mask_weighs_the_loss(task):
     config = parse_config({"model": {"kind": "gru", "hidden_size": 8}, "task": {
         "name": "translation", "path": str(EN_FR)}}).model  # fmt: skip
     torch.manual_seed(0)
-    network = build_model(config, task.input_size, task.output_size, seq2seq=True)
+    network = build_model(
+        config, task.input_size, task.output_size, inputs="tokens", targets="sequence"
+    )
     split = _take(task.splits()["val"], torch.arange(6))
     logits, _ = network(split.x, lengths=split.lengths, targets=split.y)
     by_hand = torch.cat([

@@ -1,22 +1,26 @@
 """The ``[model]`` configs and the one factory that turns them into networks.
 
 The ``[model]`` section of a run's config is one of the model configs here, chosen by its
-``kind``; :func:`build_model` turns it into a :class:`~rnnlab.models.readout.Network` (or,
-for a translation task, a :class:`~rnnlab.models.seq2seq.Seq2Seq`) for a task's sizes, after
+``kind``; :func:`build_model` turns it into the network of a task's sizes and kinds of inputs
+and targets, the class :data:`NETWORKS` gives for the kind of targets, after
 :func:`parameter_count` has checked, without allocating, that its parameters fit in the memory
 available.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
 
 from rnnlab.errors import ConfigError
 from rnnlab.layers import GRU, LSTM, Elman, Jordan, RecurrentLayer
+from rnnlab.losses import Targets
 from rnnlab.memory import available_memory, format_bytes
-from rnnlab.models.readout import Network
+from rnnlab.models.readout import Network, SequenceNetwork
 from rnnlab.models.seq2seq import Seq2Seq
+from rnnlab.tasks.base import Inputs
 
 
 class _LayerConfig(BaseModel):
@@ -86,64 +90,81 @@ def build_model(
     input_size: int,
     output_size: int,
     *,
-    tokens: bool = False,
-    per_sequence: bool = False,
-    seq2seq: bool = False,
-):
-    """The network a ``[model]`` config describes, for a task's input and output sizes.
+    inputs: Inputs = "vectors",
+    targets: Targets = "per_step",
+) -> nn.Module:
+    """The network a ``[model]`` config describes, for a task's input and output sizes and
+    kinds of inputs and targets (:attr:`rnnlab.tasks.base.Task.inputs` and ``targets``).
 
-    With ``tokens`` the input is token ids and ``input_size`` the vocabulary size; with
-    ``per_sequence`` the readout reads the final state (see :class:`Network`); with
-    ``seq2seq`` it is an encoder-decoder (:class:`rnnlab.models.seq2seq.Seq2Seq`) between
-    vocabularies of ``input_size`` and ``output_size`` words.
+    With ``inputs = "tokens"`` the input is token ids and ``input_size`` the vocabulary size.
+    The class is the one :data:`NETWORKS` gives for ``targets``: a
+    :class:`~rnnlab.models.readout.Network` (a readout at every step), a
+    :class:`~rnnlab.models.readout.SequenceNetwork` (one readout per sequence, of the final
+    state), or for ``"sequence"`` an encoder-decoder
+    (:class:`~rnnlab.models.seq2seq.Seq2Seq`) between vocabularies of ``input_size`` and
+    ``output_size`` words: the encoder is the ``[model]`` layer as configured (bidirectional
+    if asked), the decoder the same kind and size in one direction, with embeddings of
+    ``embedding_dim`` (default: hidden_size) dimensions; ``dropout`` applies to the
+    embeddings, and between stacked layers when there are several.
     """
-    if seq2seq:
+    _refuse_what_does_not_fit(config, inputs, targets)
+    count = parameter_count(config, input_size, output_size, inputs=inputs, targets=targets)
+    _refuse_if_too_large(count)
+    return NETWORKS[targets](config, input_size, output_size, inputs)
+
+
+def _refuse_what_does_not_fit(config: ModelConfig, inputs: Inputs, targets: Targets) -> None:
+    """A ConfigError for options of ``config`` that these kinds of inputs and targets do not
+    take."""
+    if targets == "sequence":
         if config.highway is not None:
             raise ConfigError("model.highway is for forecasting, not translation")
-        return build_seq2seq(config, input_size, output_size)
+        return
     if config.attention != "none":
         raise ConfigError(
             f"model.attention = {config.attention!r} is for encoder-decoder (translation) "
             f"tasks; this task reads one sequence (remove attention)"
         )
-    if config.embedding_dim is not None and not tokens:
+    if config.embedding_dim is not None and inputs != "tokens":
         raise ConfigError(
             "model.embedding_dim embeds token inputs, but this task's inputs are vectors; "
             "remove embedding_dim"
         )
-    if config.highway is not None and (tokens or per_sequence):
+    if config.highway is not None and (inputs, targets) != ("vectors", "per_step"):
         raise ConfigError(
             "model.highway adds a linear map of the last inputs to every output; it needs "
             "vector inputs and an output at every step (a forecasting task)"
         )
-    _refuse_if_too_large(parameter_count(config, input_size, output_size, tokens=tokens))
-    return _network(config, input_size, output_size, tokens, per_sequence)
 
 
-def _network(config, input_size: int, output_size: int, tokens: bool, per_sequence: bool):
-    vocab_size = input_size if tokens else None
+def _step_network(config: ModelConfig, input_size: int, output_size: int, inputs: Inputs):
+    layer, options = _readout_layer(config, input_size, inputs)
+    return Network(layer, output_size, highway=config.highway, **options)
+
+
+def _sequence_network(config: ModelConfig, input_size: int, output_size: int, inputs: Inputs):
+    layer, options = _readout_layer(config, input_size, inputs)
+    return SequenceNetwork(layer, output_size, **options)
+
+
+def _readout_layer(config: ModelConfig, input_size: int, inputs: Inputs):
+    """The layer of a network with a readout, and the options its encoding and readout take
+    from ``config``."""
+    vocab_size = input_size if inputs == "tokens" else None
     if config.embedding_dim is not None:
         input_size = config.embedding_dim
     layer = _build_layer(config, input_size, config.bidirectional, config.dropout)
-    return Network(
-        layer, output_size, vocab_size=vocab_size, embedding_dim=config.embedding_dim,
-        per_sequence=per_sequence, output_dropout=config.output_dropout,
-        highway=config.highway,
-    )  # fmt: skip
+    options = {
+        "vocab_size": vocab_size,
+        "embedding_dim": config.embedding_dim,
+        "output_dropout": config.output_dropout,
+    }
+    return layer, options
 
 
-def build_seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int):
-    """An encoder-decoder of the ``[model]`` layer: the encoder as configured (bidirectional
-    if asked), the decoder the same kind and size in one direction; embeddings of
-    ``embedding_dim`` (default: hidden_size) dimensions. ``dropout`` applies to the
-    embeddings, and between stacked layers when there are several."""
-    _refuse_if_too_large(
-        parameter_count(config, source_vocab_size, target_vocab_size, seq2seq=True)
-    )
-    return _seq2seq(config, source_vocab_size, target_vocab_size)
-
-
-def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int):
+def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int, inputs: Inputs):
+    if inputs != "tokens":  # no task declares it: a ValueError, not a ConfigError
+        raise ValueError(f"an encoder-decoder reads token ids; got inputs = {inputs!r}")
     embedding_dim = config.embedding_dim or config.hidden_size
     between = config.dropout if config.num_layers > 1 else 0.0
     encoder = _build_layer(config, embedding_dim, config.bidirectional, between)
@@ -155,26 +176,28 @@ def _seq2seq(config: ModelConfig, source_vocab_size: int, target_vocab_size: int
     )  # fmt: skip
 
 
+NETWORKS: dict[Targets, Callable[[ModelConfig, int, int, Inputs], nn.Module]] = {
+    "per_step": _step_network,  # Network: a readout at every step, (B, T, O)
+    "per_sequence": _sequence_network,  # SequenceNetwork: one per sequence, (B, O)
+    "sequence": _seq2seq,  # Seq2Seq: the logits of every target token, (B, T, V)
+}
+"""The network of each kind of targets: the function that builds it from a ``[model]``
+config, the input and output sizes and the kind of inputs."""
+
+
 def parameter_count(
     config: ModelConfig,
     input_size: int,
     output_size: int,
     *,
-    tokens: bool = False,
-    seq2seq: bool = False,
+    inputs: Inputs = "vectors",
+    targets: Targets = "per_step",
 ) -> int:
-    """The number of parameters :func:`build_model` makes for these sizes, without allocating
-    them: the same network is built on torch's ``meta`` device, which holds shapes and no data
-    (and draws nothing from the random generator).
-
-    ``input_size`` and ``output_size`` are as for :func:`build_model` (vocabulary sizes for
-    ``seq2seq``); ``per_sequence`` changes no parameter, so it is not asked for.
-    """
+    """The number of parameters :func:`build_model` makes for these sizes and kinds, without
+    allocating them: the same network is built on torch's ``meta`` device, which holds shapes
+    and no data (and draws nothing from the random generator)."""
     with torch.device("meta"):
-        if seq2seq:
-            network = _seq2seq(config, input_size, output_size)
-        else:
-            network = _network(config, input_size, output_size, tokens, per_sequence=False)
+        network = NETWORKS[targets](config, input_size, output_size, inputs)
     return sum(parameter.numel() for parameter in network.parameters())
 
 

@@ -1,6 +1,31 @@
-"""A trainable network: one recurrent layer (stacked, directions) and a linear readout.
+"""Trainable networks: one recurrent layer (stacked, directions) and a linear readout, one
+class per output shape.
 
-:func:`rnnlab.models.config.build_model` builds one from a ``[model]`` config.
+- :class:`Network` reads out at every step: x (B, T, I) gives outputs (B, T, O) (next-step
+  prediction, per-step targets, forecasts);
+- :class:`SequenceNetwork` reads out once per sequence: x (B, T, I) gives outputs (B, O), read
+  from the last layer's final state (a class per sequence, such as a surname's language).
+
+Both share :class:`RecurrentNetwork`: the encoding of the inputs (vectors as they are, token
+ids one-hot or embedded), the layer, and dropout on what the readout reads. Each has a readout
+module for its output kind, :class:`StepReadout` or :class:`FinalStateReadout`: a
+``torch.nn.Linear`` (its parameters are ``readout.weight`` and ``readout.bias``) that also says
+what of the layer it reads. :func:`rnnlab.models.config.build_model` picks the class from the
+task's target kind.
+
+>>> from rnnlab.layers import GRU
+>>> _ = torch.manual_seed(0)
+>>> every_step = Network(GRU(10, 8), 3, vocab_size=10)
+>>> ids = torch.randint(0, 10, (2, 5))  # (B, T) token ids
+>>> outputs, state = every_step(ids)
+>>> tuple(outputs.shape), tuple(state.shape)
+((2, 5, 3), (1, 2, 8))
+>>> per_sequence = SequenceNetwork(GRU(10, 8, bidirectional=True), 3, vocab_size=10)
+>>> outputs, state = per_sequence(ids, lengths=torch.tensor([5, 2]))
+>>> tuple(outputs.shape), tuple(state.shape)
+((2, 3), (2, 2, 8))
+>>> sorted(per_sequence.state_dict())[-2:]
+['readout.bias', 'readout.weight']
 """
 
 import torch
@@ -10,57 +35,92 @@ from rnnlab.layers import LSTMState, RecurrentLayer
 from rnnlab.losses import Loss, predictions_from_outputs
 
 
-class Network(nn.Module):
-    """A recurrent layer followed by a linear readout at every step, or of the final state.
+class StepReadout(nn.Linear):
+    """The readout at every step: a linear map of the layer's outputs, (B, T, D*H) to
+    (B, T, O).
 
-    ``network(x, state, lengths)`` maps x (B, T, I) to raw outputs (B, T, O) (logits, or values
-    before the output activation that the task's loss implies) and the layer's final state.
+    The outputs are raw: logits, or values before the output activation that the task's loss
+    implies (:func:`rnnlab.losses.predictions_from_outputs`). A Gaussian output (loss
+    ``"gaussian_nll"``) is this readout with O = 2 O' values at each step:
+    :func:`rnnlab.losses.gaussian_parts` reads the first O' as the means and the last O' as the
+    log-variances (clamped to +-``LOG_VARIANCE_LIMIT``) of O' normal distributions.
+    """
 
-    Options for token inputs and whole-sequence targets:
+    def read(self, outputs: torch.Tensor, state) -> torch.Tensor:
+        """What this readout reads of the layer: its outputs at every step (B, T, D*H)."""
+        return outputs
+
+
+class FinalStateReadout(nn.Linear):
+    """The readout once per sequence: a linear map of the last layer's final state, both
+    directions joined, (B, D*H) to (B, O).
+
+    The layer's final state is the forward direction's after each sequence's last valid step
+    and the reverse direction's after its first (see ``lengths`` in :mod:`rnnlab.layers`), so
+    padding never reaches the output.
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, num_directions: int, device=None
+    ) -> None:
+        super().__init__(in_features, out_features, device=device)
+        self.num_directions = num_directions
+
+    def read(self, outputs: torch.Tensor, state) -> torch.Tensor:
+        """What this readout reads of the layer: the last layer's final state (B, D*H)."""
+        h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
+        D = self.num_directions
+        return h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, num_directions={self.num_directions}"
+
+
+def _device_of(layer: RecurrentLayer) -> torch.device:
+    """Where ``layer``'s parameters are: a network's other parameters go there too."""
+    return layer.weight_ih_l0.device
+
+
+class RecurrentNetwork(nn.Module):
+    """What :class:`Network` and :class:`SequenceNetwork` share: the encoding of the inputs,
+    the layer, dropout on what the readout reads, and the call.
+
+    ``network(x, state, lengths)`` returns the readout's raw outputs and the layer's final
+    state. Options:
 
     - ``vocab_size``: x is (B, T) integer token ids, fed to the layer as one-hot vectors, or
-      through a learned embedding of ``embedding_dim`` dimensions when that is given.
-    - ``per_sequence``: one output per sequence, (B, O), read from the last layer's final state
-      (both directions: the forward one after each sequence's last valid step, the reverse one
-      after its first), so padding never reaches the output.
+      through a learned embedding of ``embedding_dim`` dimensions when that is given;
+      without it, x is (B, T, I) vectors, fed as they are.
     - ``output_dropout``: dropout on what the readout reads.
-    - ``highway``: add to every output a learned linear function of the last ``highway``
-      inputs (zeros before the first), the autoregressive component of LSTNet (Lai et al.
-      2018, "Modeling long- and short-term temporal patterns with deep neural networks"). The
-      recurrent part then models what a linear autoregression misses; forecasters use it
-      because a network's output is insensitive to the scale of its input.
+
+    A subclass sets ``self.readout``, a module with a ``read(outputs, state)`` method (what
+    of the layer it reads) that maps what it read to the outputs.
     """
 
     needs_targets = False  # an encoder-decoder reads the targets too (rnnlab.models.seq2seq)
+    readout: StepReadout | FinalStateReadout
 
     def __init__(
         self,
         layer: RecurrentLayer,
-        output_size: int,
         *,
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
-        per_sequence: bool = False,
         output_dropout: float = 0.0,
-        highway: int | None = None,
     ) -> None:
         super().__init__()
-        device = layer.weight_ih_l0.device
         if embedding_dim is not None and vocab_size is None:
             raise ValueError("embedding_dim needs token inputs (a vocab_size)")
         self.vocab_size = vocab_size
-        self.per_sequence = per_sequence
         if embedding_dim is not None:
-            self.embedding = nn.Embedding(vocab_size, embedding_dim, device=device)
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, device=_device_of(layer))
         self.layer = layer
         self.dropout = nn.Dropout(output_dropout)
-        features = layer.num_directions * layer.output_size_per_direction
-        self.readout = nn.Linear(features, output_size, device=device)
-        self.highway = None
-        if highway is not None:
-            if vocab_size is not None or per_sequence:
-                raise ValueError("highway adds a linear map of vector inputs to every output")
-            self.highway = nn.Conv1d(layer.input_size, output_size, highway, device=device)
+
+    @property
+    def features(self) -> int:
+        """D*H: the size of the layer's outputs at each step, both directions."""
+        return self.layer.num_directions * self.layer.output_size_per_direction
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The layer's input: x itself, or token ids (B, T) embedded or one-hot."""
@@ -76,12 +136,49 @@ class Network(nn.Module):
         return nn.functional.one_hot(x, self.vocab_size).to(self.layer.weight_ih_l0.dtype)
 
     def forward(self, x: torch.Tensor, state=None, lengths=None):
-        hidden, state = self.layer(self.encode(x), state, lengths)  # (B, T, D*H)
-        if self.per_sequence:
-            h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
-            D = self.layer.num_directions
-            hidden = h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
-        outputs = self.readout(self.dropout(hidden))
+        outputs, state = self.layer(self.encode(x), state, lengths)  # (B, T, D*H)
+        read = self.readout.read(outputs, state)  # (B, T, D*H) or (B, D*H)
+        return self.readout(self.dropout(read)), state
+
+
+class Network(RecurrentNetwork):
+    """A recurrent layer and a readout at every step (:class:`StepReadout`).
+
+    ``network(x, state, lengths)`` maps x (B, T, I), or token ids (B, T) with ``vocab_size``,
+    to raw outputs (B, T, O) and the layer's final state. Options as for
+    :class:`RecurrentNetwork`, and:
+
+    - ``highway``: add to every output a learned linear function of the last ``highway``
+      inputs (zeros before the first), the autoregressive component of LSTNet (Lai et al.
+      2018, "Modeling long- and short-term temporal patterns with deep neural networks"). The
+      recurrent part then models what a linear autoregression misses; forecasters use it
+      because a network's output is insensitive to the scale of its input.
+    """
+
+    def __init__(
+        self,
+        layer: RecurrentLayer,
+        output_size: int,
+        *,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        output_dropout: float = 0.0,
+        highway: int | None = None,
+    ) -> None:
+        super().__init__(
+            layer, vocab_size=vocab_size, embedding_dim=embedding_dim,
+            output_dropout=output_dropout,
+        )  # fmt: skip
+        device = _device_of(layer)
+        self.readout = StepReadout(self.features, output_size, device=device)
+        self.highway = None
+        if highway is not None:
+            if vocab_size is not None:
+                raise ValueError("highway adds a linear map of vector inputs to every output")
+            self.highway = nn.Conv1d(layer.input_size, output_size, highway, device=device)
+
+    def forward(self, x: torch.Tensor, state=None, lengths=None):
+        outputs, state = super().forward(x, state, lengths)  # (B, T, O)
         if self.highway is not None:
             k = self.highway.kernel_size[0]
             past = nn.functional.pad(x.transpose(1, 2), (k - 1, 0))  # (B, I, k - 1 + T)
@@ -115,6 +212,33 @@ class Network(nn.Module):
                 use_truth = use_truth[..., 0]  # (B, 1), as token ids
             x_t = torch.where(use_truth.to(x.device), x[:, t + 1 : t + 2], prediction)
         return torch.cat(outputs, dim=1), state
+
+
+class SequenceNetwork(RecurrentNetwork):
+    """A recurrent layer and one readout per sequence (:class:`FinalStateReadout`).
+
+    ``network(x, state, lengths)`` maps x (B, T, I), or token ids (B, T) with ``vocab_size``,
+    to raw outputs (B, O), read from the last layer's final state (both directions: the
+    forward one after each sequence's last valid step, the reverse one after its first), and
+    that final state. Options as for :class:`RecurrentNetwork`.
+    """
+
+    def __init__(
+        self,
+        layer: RecurrentLayer,
+        output_size: int,
+        *,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        output_dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            layer, vocab_size=vocab_size, embedding_dim=embedding_dim,
+            output_dropout=output_dropout,
+        )  # fmt: skip
+        self.readout = FinalStateReadout(
+            self.features, output_size, layer.num_directions, device=_device_of(layer)
+        )
 
 
 def least_squares_highway(network: Network, split, steps: int, gaussian: bool) -> None:

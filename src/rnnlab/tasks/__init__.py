@@ -20,7 +20,7 @@ and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian i
 rolling-origin backtests).
 """
 
-from rnnlab.losses import masked_loss, predictions_from_outputs
+from rnnlab.losses import masked_loss, per_sequence_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
     char_lm,
@@ -37,7 +37,7 @@ from rnnlab.tasks import (
     translation,
     two_sequence,
 )
-from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.base import Split, Task, check_split, checked_splits
 from rnnlab.tasks.registry import TASKS, TaskConfig, build_task
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.tasks.word_vocabulary import WordVocabulary
@@ -52,6 +52,8 @@ __all__ = [
     "adding",
     "build_task",
     "char_lm",
+    "check_split",
+    "checked_splits",
     "copy_memory",
     "forecasting",
     "gettext_corpus",
@@ -60,6 +62,7 @@ __all__ = [
     "masked_loss",
     "names",
     "parity",
+    "per_sequence_loss",
     "predictions_from_outputs",
     "reber",
     "temporal_xor",

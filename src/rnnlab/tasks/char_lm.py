@@ -61,7 +61,7 @@ class CharLM(Task):
     name = "char_lm"
     description = "character language model of a text file (char-rnn), with generation"
     stream = True
-    tokens = True
+    inputs = "tokens"
     autoregressive = True
     loss = "cross_entropy"
 

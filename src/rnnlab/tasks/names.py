@@ -154,8 +154,8 @@ class Names(Task):
     name = "names"
     description = "classify surnames by language from a directory of <Class>.txt (the tutorial)"
     stream = False
-    tokens = True
-    per_sequence = True
+    inputs = "tokens"
+    targets = "per_sequence"
     loss = "cross_entropy"
 
     def __init__(self, config: NamesConfig) -> None:

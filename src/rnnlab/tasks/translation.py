@@ -135,8 +135,8 @@ class Translation(Task):
     name = "translation"
     description = "translate sentence pairs (eng-fra.txt, or gettext messages) with seq2seq"
     stream = False
-    tokens = True
-    seq2seq = True
+    inputs = "tokens"
+    targets = "sequence"
     loss = "cross_entropy"
 
     def __init__(self, config: TranslationConfig) -> None:

@@ -9,34 +9,31 @@ import torch
 from torch import nn
 
 from rnnlab.errors import ConfigError
-from rnnlab.models.config import build_model, build_seq2seq
+from rnnlab.models.config import build_model
 from rnnlab.models.readout import least_squares_highway
 from rnnlab.tasks.base import Task
-from rnnlab.tasks.registry import build_task
+from rnnlab.tasks.registry import TASKS, build_task
 from rnnlab.train.config import RunConfig
 
 
 def network_for(config: RunConfig, task: Task) -> nn.Module:
-    """The network of ``config.model`` for ``task``'s sizes and kind of data, freshly
-    initialised from the global torch generator."""
+    """The network of ``config.model`` for ``task``'s sizes and kinds of inputs and targets,
+    freshly initialised from the global torch generator."""
     return build_model(
         config.model, task.input_size, task.output_size,
-        tokens=task.tokens, per_sequence=task.per_sequence, seq2seq=task.seq2seq,
+        inputs=task.inputs, targets=task.targets,
     )  # fmt: skip
 
 
-def token_network(
-    config: RunConfig, vocab_size: int, output_size: int, per_sequence: bool
-) -> nn.Module:
-    """The network of ``config.model`` that reads token ids of a saved vocabulary (no data)."""
+def saved_network(config: RunConfig, input_size: int, output_size: int) -> nn.Module:
+    """The network of ``config.model`` for the kinds of inputs and targets that the task of
+    ``config.task`` declares, between sizes read from a run's saved vocabularies (the task's
+    data is not read)."""
+    task_type = TASKS[config.task.name][1]
     return build_model(
-        config.model, vocab_size, output_size, tokens=True, per_sequence=per_sequence
-    )
-
-
-def translator_network(config: RunConfig, source_size: int, target_size: int) -> nn.Module:
-    """The encoder-decoder of ``config.model`` between saved vocabularies (no data)."""
-    return build_seq2seq(config.model, source_size, target_size)
+        config.model, input_size, output_size,
+        inputs=task_type.inputs, targets=task_type.targets,
+    )  # fmt: skip
 
 
 def build(config: RunConfig, device: str = "cpu") -> tuple[Task, nn.Module]:
@@ -45,12 +42,12 @@ def build(config: RunConfig, device: str = "cpu") -> tuple[Task, nn.Module]:
     torch.manual_seed(config.training.seed)
     network = network_for(config, task).to(device)
     training = config.training
-    if (task.per_sequence or task.seq2seq) and training.bptt != "full":
+    if task.targets != "per_step" and training.bptt != "full":
         raise ConfigError(
             f"task {task.name!r} reads whole sequences (a target per sequence, or a source and "
             f"its translation); it needs training.bptt = 'full', got {training.bptt!r}"
         )
-    if training.teacher_forcing < 1 and not task.seq2seq:
+    if training.teacher_forcing < 1 and task.targets != "sequence":
         if not task.autoregressive:
             raise ConfigError(
                 f"training.teacher_forcing < 1 feeds predictions back as inputs, which needs a "

@@ -11,9 +11,10 @@ from rnnlab.errors import RnnlabError
 from rnnlab.evaluation import evaluation_of
 from rnnlab.losses import predictions_from_outputs
 from rnnlab.models.ensemble import Ensemble
-from rnnlab.models.readout import Network
+from rnnlab.models.readout import RecurrentNetwork
+from rnnlab.tasks.base import checked_splits
 from rnnlab.tasks.vocabulary import Vocabulary
-from rnnlab.train.build import build, network_for, token_network, translator_network
+from rnnlab.train.build import build, network_for, saved_network
 from rnnlab.train.checkpoint import load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.validation import evaluate_split, metrics_of_outputs, split_outputs
@@ -44,7 +45,7 @@ def evaluate_run(
                 f"{runs[0].path} in [task]"
             )
     task, _ = build(config, device)
-    data = task.splits()[split]
+    data = checked_splits(task)[split]
     networks = []
     for run in runs:
         network = network_for(run.config(), task).to(device)
@@ -53,7 +54,7 @@ def evaluate_run(
         networks.append(network)
     evaluation = evaluation_of(task)
     ensemble = networks[0] if len(networks) == 1 else Ensemble.from_members(networks).combined()
-    if task.seq2seq:
+    if task.targets == "sequence":
         metrics = evaluate_split(ensemble, task, data, device)
         if len(networks) > 1:
             metrics["ensemble_size"] = len(networks)
@@ -90,14 +91,17 @@ def evaluate_run(
 
 def load_network(
     run: RunDirectory, checkpoint: str | None = None
-) -> tuple[Network, Vocabulary, dict]:
+) -> tuple[RecurrentNetwork, Vocabulary, dict]:
     """The trained network of a run that reads token ids, its vocabulary and the vocabulary
-    file's extra entries (such as ``classes``); the training data is not read."""
+    file's extra entries (such as ``classes``); the training data is not read. The network's
+    class is the one of the kind of targets its task declares (a
+    :class:`~rnnlab.models.readout.SequenceNetwork` for names, a
+    :class:`~rnnlab.models.readout.Network` for a character language model)."""
     config = run.config()
     vocabulary, extra = Vocabulary.load(run.path / "vocab.json")
     classes = extra.get("classes")
     output_size = len(classes) if classes is not None else len(vocabulary)
-    network = token_network(config, len(vocabulary), output_size, classes is not None)
+    network = saved_network(config, len(vocabulary), output_size)
     _load_weights(network, run, checkpoint)
     return network, vocabulary, extra
 
@@ -126,7 +130,7 @@ def load_translator(run: RunDirectory, checkpoint: str | None = None):
         raise RnnlabError(f"{path} is missing: this run has no saved vocabulary") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise RnnlabError(f"{path} is not a translation vocabulary file (damaged?)") from None
-    network = translator_network(run.config(), len(source), len(target))
+    network = saved_network(run.config(), len(source), len(target))
     _load_weights(network, run, checkpoint)
     return network, source, target, max_length
 

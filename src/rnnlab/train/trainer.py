@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from rnnlab.errors import RnnlabError
-from rnnlab.losses import masked_loss
-from rnnlab.tasks.base import Task
+from rnnlab.losses import TARGET_LOSSES
+from rnnlab.tasks.base import Task, checked_splits
 from rnnlab.train.bptt import plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.callbacks import restore, standard_callbacks
@@ -129,7 +129,7 @@ def fit(
     with nullcontext() if run is None else run.lock():
         optimizer = build_optimizer(network.parameters(), training)
         loop = Loop(
-            network, task, training, run, task.splits(), optimizer,
+            network, task, training, run, checked_splits(task), optimizer,
             build_scheduler(optimizer, training), device, display or ProgressDisplay("quiet"),
             standard_callbacks(training, run, callbacks, should_stop),
         )  # fmt: skip
@@ -191,8 +191,8 @@ def _train(loop: Loop) -> None:
             done = update(
                 network, loop.optimizer, outputs,
                 partial(
-                    masked_loss, y=y, mask=mask, loss=task.loss, weight=class_weights,
-                    label_smoothing=training.label_smoothing,
+                    TARGET_LOSSES[task.targets], y=y, mask=mask, loss=task.loss,
+                    weight=class_weights, label_smoothing=training.label_smoothing,
                 ),
                 training.clip_grad_norm, state.frozen,
             )  # fmt: skip

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from rnnlab.evaluation import evaluation_of
-from rnnlab.losses import masked_loss, predictions_from_outputs
+from rnnlab.losses import TARGET_LOSSES, predictions_from_outputs
 from rnnlab.models.ensemble import Ensemble
 from rnnlab.tasks.base import Split, Task
 
@@ -59,7 +59,7 @@ def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch:
             y = split.y[rows].to(device)
             outputs, _ = forward(network, split.x[rows].to(device), y, None, lengths)
             tokens = int(mask.sum()) if mask is not None else y.numel()
-            total += float(masked_loss(outputs, y, mask, task.loss)) * tokens
+            total += float(TARGET_LOSSES[task.targets](outputs, y, mask, task.loss)) * tokens
             count += tokens
     return total / count
 
@@ -67,7 +67,11 @@ def sequence_loss(network, task: Task, split: Split, device: str = "cpu", batch:
 def metrics_of_outputs(outputs: torch.Tensor, task: Task, split: Split) -> dict:
     """Loss and task metrics of a network's raw outputs on a split."""
     mask = None if split.mask is None else split.mask.to(outputs.device)
-    metrics = {"loss": float(masked_loss(outputs, split.y.to(outputs.device), mask, task.loss))}
+    metrics = {
+        "loss": float(
+            TARGET_LOSSES[task.targets](outputs, split.y.to(outputs.device), mask, task.loss)
+        )
+    }
     metrics.update(task.metrics(predictions_from_outputs(outputs, task.loss).cpu(), split))
     return metrics
 
@@ -86,7 +90,7 @@ def evaluate_split(
         each = [evaluate_split(m, task, split, device, name) for m in network.members()]
         mean = {k: sum(m[k] for m in each) / len(each) for k in each[0]}
         return {**mean, "members": each}
-    if task.seq2seq:
+    if task.targets == "sequence":
         metrics = {"loss": sequence_loss(network, task, split, device)}
     else:
         metrics = metrics_of_outputs(split_outputs(network, split, device), task, split)
