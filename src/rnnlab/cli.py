@@ -16,6 +16,11 @@ import click
 
 from rnnlab.errors import RnnlabError
 
+NPROC_HELP = (
+    "Train data-parallel in N local processes (gloo on CPU, NCCL on N GPUs); under torchrun, "
+    "leave it out."
+)
+
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -52,19 +57,40 @@ def list_command() -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/...).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
-def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: str, quiet: bool):
-    """Train the network described by the TOML file CONFIG."""
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help=NPROC_HELP)  # fmt: skip
+def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: str, quiet: bool,
+          nproc: int):  # fmt: skip
+    """Train the network described by the TOML file CONFIG.
+
+    With --nproc N (or started by torchrun), N processes train it together, each with
+    training.batch_size sequences of every step: the same training as one process with N times
+    the batch.
+    """
     from rnnlab.train.build import build
     from rnnlab.train.config import load_config
     from rnnlab.train.run_directory import RunDirectory
 
     run_config = load_config(config, list(overrides))
-    _check_device(device)
+    _check_device(device, nproc)
+    world = _torchrun(nproc, device)
     out = out or Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    built = build(run_config, device)  # before the directory: a refused config leaves nothing
-    run = RunDirectory.create(out, run_config)
-    click.echo(f"run directory: {run.path}")
-    _fit_and_report(run, run_config, built, resume=False, checkpoint=None, quiet=quiet)
+    run = built = None
+    if nproc > 1 or world is not None:
+        from rnnlab.train.distributed import check_training
+
+        check_training(run_config.training)
+    if world is None or world.main:
+        built = build(run_config, device)  # before the directory: a refused config leaves nothing
+        run = RunDirectory.create(out, run_config)
+        click.echo(f"run directory: {run.path}")
+    if world is not None:  # every process trains in rank 0's directory
+        from rnnlab.train.launch import shared_run
+
+        run = shared_run(world, run)
+        built = built or build(run_config, device)
+    _fit_and_report(run, run_config, built, resume=False, checkpoint=None, quiet=quiet,
+                    nproc=nproc, world=world)  # fmt: skip
 
 
 @cli.command(epilog="Example: rnnlab resume runs/elman_letters-20261125-101500")
@@ -72,17 +98,20 @@ def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: st
 @click.option("--checkpoint", help="Resume from this checkpoint (default: the latest).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="Print only the summary.")
-def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool) -> None:
-    """Continue the run in RUN_DIR from its latest (or a chosen) checkpoint."""
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help=NPROC_HELP)  # fmt: skip
+def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool, nproc: int) -> None:
+    """Continue the run in RUN_DIR from its latest (or a chosen) checkpoint (a data-parallel
+    run: with the --nproc it was trained with)."""
     from rnnlab.train.build import build
     from rnnlab.train.run_directory import RunDirectory
 
     run = RunDirectory.open(run_dir)
-    _check_device(device)
+    _check_device(device, nproc)
+    world = _torchrun(nproc, device)
     config = run.config()
-    _fit_and_report(
-        run, config, build(config, device), resume=True, checkpoint=checkpoint, quiet=quiet
-    )
+    _fit_and_report(run, config, build(config, device), resume=True, checkpoint=checkpoint,
+                    quiet=quiet, nproc=nproc, world=world)  # fmt: skip
 
 
 @cli.command(epilog="Example: rnnlab evaluate runs/lstm_adding-20261125-101500 --split test --json")
@@ -395,32 +424,72 @@ def bench(quick: bool, out: Path | None) -> None:
     run(quick=quick, out=str(out) if out else None, echo=click.echo)
 
 
-def _check_device(device: str) -> None:
+def _torchrun(nproc: int, device: str):
+    """The World of this process if torchrun started it (its process group joined), or None."""
+    import os
+
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return None
+    if nproc > 1:
+        raise RnnlabError(
+            "torchrun started this process (RANK and WORLD_SIZE are set), and its "
+            "--nproc-per-node says how many run; leave --nproc out"
+        )
+    from rnnlab.train.launch import torchrun_world
+
+    return torchrun_world(device)
+
+
+def _check_device(device: str, nproc: int = 1) -> None:
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():
         raise RnnlabError("--device cuda was asked for, but no CUDA device is available")
+    if device == "cuda" and nproc > torch.cuda.device_count():
+        raise RnnlabError(
+            f"--nproc {nproc} --device cuda needs a GPU for each process; this machine has "
+            f"{torch.cuda.device_count()}"
+        )
 
 
-def _fit_and_report(run, config, built, *, resume: bool, checkpoint, quiet: bool) -> None:
-    """Fit the (task, network) ``built`` from ``config`` in ``run`` and print how it ended."""
+def _fit_and_report(run, config, built, *, resume: bool, checkpoint, quiet: bool, nproc: int = 1,
+                    world=None) -> None:  # fmt: skip
+    """Fit the (task, network) ``built`` from ``config`` in ``run`` and print how it ended:
+    in ``nproc`` local processes, or as one process of a torchrun ``world`` (rank 0 prints)."""
     from rnnlab.train.interrupt import StopOnSignals
     from rnnlab.train.progress import ProgressDisplay
     from rnnlab.train.trainer import fit
 
     task, network = built
     device = next(network.parameters()).device.type
+    main = world is None or world.main
+    mode = "quiet" if quiet or not main else "auto"
     with StopOnSignals() as stop:  # SIGINT (Ctrl-C), SIGTERM (a pre-emption): checkpoint, stop
-        result = fit(
-            network, task, config.training, run, resume=resume, checkpoint=checkpoint,
-            device=device, display=ProgressDisplay("quiet" if quiet else "auto"),
-            should_stop=stop,
-        )  # fmt: skip
+        if nproc > 1:
+            from rnnlab.train.launch import fit_run_parallel
+
+            result = fit_run_parallel(
+                run, nproc, network=network, resume=resume, checkpoint=checkpoint,
+                device=device, display=mode, should_stop=stop,
+            )  # fmt: skip
+        else:
+            from rnnlab.train.distributed import DataParallel
+
+            result = fit(
+                network, task, config.training, run, resume=resume, checkpoint=checkpoint,
+                device=device, display=ProgressDisplay(mode), should_stop=stop,
+                data_parallel=None if world is None else DataParallel(),
+            )  # fmt: skip
+    interrupted = result.reason == "interrupted"
+    status = (stop.exit_status if stop() else 143) if interrupted else 0  # 130 SIGINT, 143 SIGTERM
+    if not main:
+        sys.exit(status)
     validation = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
     click.echo(f"{result.reason} at step {result.step} (epoch {result.epoch})  {validation}")
-    if result.reason == "interrupted":
-        click.echo(f"continue with: rnnlab resume {run.path}")
-        sys.exit(stop.exit_status)  # 128 + N: 130 for SIGINT, 143 for SIGTERM
+    if interrupted:
+        suffix = f" --nproc {nproc}" if nproc > 1 else ""
+        click.echo(f"continue with: rnnlab resume {run.path}{suffix}")
+        sys.exit(status)  # 128 + N: 130 for SIGINT, 143 for SIGTERM
     click.echo(f"evaluate with: rnnlab evaluate {run.path} --split test")
 
 

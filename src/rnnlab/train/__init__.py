@@ -14,6 +14,13 @@
     ``evaluate_split``: a network's loss and metrics on a whole split.
 :mod:`rnnlab.train.build`
     ``build``: the one place a config becomes a task and a network.
+:mod:`rnnlab.train.distributed`
+    ``DataParallel``: what ``fit(..., data_parallel=DataParallel())`` needs to train one
+    network in several processes (rank-strided batches, the loss over the global count of
+    targets, one decision everywhere, rank 0 writes).
+:mod:`rnnlab.train.launch`
+    ``launch`` (N local processes joined through a file), ``fit_run_parallel``
+    (``rnnlab train --nproc N``) and the torchrun environment.
 :mod:`rnnlab.train.online`
     Elman's online learning (an SGD update after every input) fused into one compiled loop.
 :mod:`rnnlab.train.bptt`
@@ -36,6 +43,7 @@
 from rnnlab.train.bptt import detach_state, plan_epoch
 from rnnlab.train.build import build
 from rnnlab.train.config import RunConfig, TrainingConfig, load_config, parse_config
+from rnnlab.train.distributed import DataParallel
 from rnnlab.train.loop import Callback, Loop, OnStep, TrainState
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.sweep import SweepSummary, run_sweep
@@ -45,6 +53,7 @@ from rnnlab.train.validation import evaluate_split
 
 __all__ = [
     "Callback",
+    "DataParallel",
     "FitResult",
     "Loop",
     "OnStep",

@@ -61,14 +61,29 @@ def plan_epoch(
     bptt: str,
     chunk_length: int | None,
     generator: torch.Generator,
+    shard: tuple[int, int] = (0, 1),
 ) -> list[Unit]:
-    """Every update of one epoch, in order. Deterministic given ``generator``'s seed."""
+    """Every update of one epoch, in order. Deterministic given ``generator``'s seed.
+
+    ``shard = (rank, W)`` plans the share of process ``rank`` of W training one network
+    together (:mod:`rnnlab.train.distributed`): the epoch's global batches are those of one
+    process with batch ``W * batch_size``, and each process takes rows ``rank``, ``rank + W``,
+    ... of each, so that W processes draw the same global batches as one (the stride of torch's
+    ``DistributedSampler``). The last ``N mod W`` sequences of the shuffled order are left out,
+    so that every process has as many batches and none is empty (a process without a batch
+    would wait for the others forever); a stream is cut into ``W * batch_size`` parallel streams.
+    """
+    rank, world = shard
+    global_batch = batch_size * world
     if stream:
-        batches = [_parallel_streams(split, batch_size)]
+        streams = _parallel_streams(split, global_batch)
+        batches = [streams if world == 1 else _rows(streams, slice(rank, None, world))]
     else:
         order = torch.randperm(split.x.shape[0], generator=generator)
+        order = order[: len(order) - len(order) % world]
         batches = [
-            _take(split, order[k : k + batch_size]) for k in range(0, len(order), batch_size)
+            _take(split, order[k : k + global_batch][rank::world])
+            for k in range(0, len(order), global_batch)
         ]
     units = []
     for batch in batches:
@@ -101,6 +116,12 @@ def _parallel_streams(split: Split, batch_size: int) -> Split:
         )  # fmt: skip
 
     return Split(cut(split.x), cut(split.y), cut(split.mask))
+
+
+def _rows(split: Split, rows: slice) -> Split:
+    """The parallel streams ``rows`` of ``split``."""
+    mask = None if split.mask is None else split.mask[rows]
+    return Split(split.x[rows], split.y[rows], mask)
 
 
 def _take(split: Split, rows: torch.Tensor) -> Split:

@@ -190,6 +190,8 @@ def save(loop: Loop) -> None:
     if loop.carried is not None:
         for k, part in enumerate(state_tensors(loop.carried)):
             training_state[f"carried.{k}"] = part.detach().cpu()
+    if loop.data_parallel is not None:  # every process's generator and carried state
+        training_state.update(loop.data_parallel.replica_tensors())
     meta = {
         "state": asdict(loop.state),
         "optimizer": optimizer_meta,
@@ -202,10 +204,11 @@ def save(loop: Loop) -> None:
     )  # fmt: skip
 
 
-def restore(loop: Loop, name: str | None) -> None:
+def restore(loop: Loop, name: str | None, run: RunDirectory | None = None) -> None:
     """Set the loop (network, optimiser, schedule, random generator, carried state, position)
-    from a checkpoint of its run: the latest, or the one called ``name``."""
-    run = loop.run
+    from a checkpoint of ``run`` (default: the loop's): the latest, or the one called
+    ``name``."""
+    run = run or loop.run
     if name is None and latest_checkpoint(run.checkpoints) is None:
         raise RnnlabError(f"{run.path} has no checkpoint to resume from")
     checkpoint = load_checkpoint(run.checkpoints, name)
@@ -221,3 +224,5 @@ def restore(loop: Loop, name: str | None) -> None:
     )
     loop.carried = state_from_tensors(parts) if parts else None
     loop.state = TrainState(**checkpoint.meta["state"])
+    if loop.data_parallel is not None:  # this process's own generator and carried state
+        loop.data_parallel.restore_replica(loop, tensors)

@@ -107,6 +107,7 @@ class Loop:
     history: list[dict] = field(default_factory=list)  # every metrics record of this call
     validation: dict[str, float] = field(default_factory=dict)  # the last validation
     interrupted: bool = False
+    data_parallel: object = None  # rnnlab.train.distributed.DataParallel, or None: one process
 
     def record(self, record: dict) -> None:
         """Log a metrics record (into the history, the run's ``metrics.jsonl`` if there is a

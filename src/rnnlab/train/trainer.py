@@ -30,6 +30,7 @@ from rnnlab.train.build import build
 from rnnlab.train.callbacks import restore, standard_callbacks
 from rnnlab.train.checkpoint import latest_checkpoint
 from rnnlab.train.config import RunConfig, TrainingConfig
+from rnnlab.train.distributed import DataParallel
 from rnnlab.train.loop import Callback, Loop, TrainState
 from rnnlab.train.optim import build_optimizer, build_scheduler
 from rnnlab.train.progress import ProgressDisplay
@@ -69,6 +70,7 @@ def fit_run(
     display: ProgressDisplay | None = None,
     callbacks: Sequence[Callback] = (),
     should_stop: Callable[[], bool] = lambda: False,
+    data_parallel: DataParallel | None = None,
 ) -> FitResult:
     """Train what ``config`` describes in ``run``: :func:`rnnlab.train.build.build` makes the
     task and network, :func:`fit` trains them; with ``resume``, from a checkpoint of ``run``
@@ -77,7 +79,7 @@ def fit_run(
     return fit(
         network, task, config.training, run, callbacks,
         resume=resume, checkpoint=checkpoint, device=device, display=display,
-        should_stop=should_stop,
+        should_stop=should_stop, data_parallel=data_parallel,
     )  # fmt: skip
 
 
@@ -93,6 +95,7 @@ def fit(
     device: str = "cpu",
     display: ProgressDisplay | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    data_parallel: DataParallel | None = None,
 ) -> FitResult:
     """Train ``network`` on ``task`` as ``training`` says; returns a :class:`FitResult` that
     holds the trained network.
@@ -115,6 +118,13 @@ def fit(
     (:mod:`rnnlab.train.run_directory`). When ``should_stop()`` turns true
     (:class:`rnnlab.train.interrupt.StopOnSignals` makes it so on SIGINT and SIGTERM), the run
     checkpoints after the current step and returns with reason ``"interrupted"``.
+
+    With ``data_parallel`` (:class:`rnnlab.train.distributed.DataParallel`), this process is
+    one of several of a ``torch.distributed`` process group that train the network together,
+    each with its share of every global batch of ``W * training.batch_size``; every process
+    calls ``fit`` with the same arguments (the same ``run``: only rank 0 writes in it, holds
+    its lock and validates) and ends with the same network. See
+    :mod:`rnnlab.train.distributed`.
     """
     if not isinstance(network, nn.Module):
         raise TypeError(f"network must be a torch.nn.Module; got {type(network).__name__}")
@@ -126,25 +136,34 @@ def fit(
                 f"callbacks must be rnnlab.train.Callback objects (OnStep(function) wraps a "
                 f"function of the loop); got {type(callback).__name__}"
             )
-    with nullcontext() if run is None else run.lock():
+    parallel = data_parallel
+    writer = run if parallel is None or parallel.main else None  # the process that writes
+    with nullcontext() if writer is None else writer.lock():
         optimizer = build_optimizer(network.parameters(), training)
         loop = Loop(
-            network, task, training, run, checked_splits(task), optimizer,
+            network, task, training, writer, checked_splits(task), optimizer,
             build_scheduler(optimizer, training), device, display or ProgressDisplay("quiet"),
-            standard_callbacks(training, run, callbacks, should_stop),
+            standard_callbacks(training, run, callbacks, should_stop) if parallel is None
+            else parallel.callbacks(training, run, callbacks, should_stop),
+            data_parallel=parallel,
         )  # fmt: skip
         if resume:
-            restore(loop, checkpoint)
-            run.truncate_metrics(loop.state.step)
+            restore(loop, checkpoint, run)
+            if writer is not None:
+                run.truncate_metrics(loop.state.step)
             if loop.state.finished:
                 loop.validation = _last_validation(run)
                 loop.emit("end")
                 return _result(loop, "already_finished")
             loop.display.message(f"resuming {run.path} at step {loop.state.step}")
-        elif run is not None:
+        elif writer is not None:
             task.save(run.path)
+        if parallel is not None:
+            parallel.start(loop, resumed=resume)
         try:
             _train(loop)
+            if parallel is not None:
+                parallel.barrier()  # rank 0's last checkpoint is whole before any process returns
             if loop.interrupted and run is not None:
                 loop.display.message(
                     f"interrupted at step {loop.state.step}; checkpoint saved. "
@@ -159,7 +178,8 @@ def fit(
 def _train(loop: Loop) -> None:
     """Update until a limit, a callback or an interruption ends training."""
     network, task, training, state = loop.network, loop.task, loop.training, loop.state
-    device = loop.device
+    device, parallel = loop.device, loop.data_parallel  # parallel: None in one process
+    model = network if parallel is None else parallel.wrap(network, device)  # forward, backward
     class_weights = None if task.class_weights is None else task.class_weights.to(device)
     loop.display.start(training.max_steps, state.step)
     window_start = time.perf_counter()
@@ -170,6 +190,7 @@ def _train(loop: Loop) -> None:
         units = plan_epoch(
             loop.splits["train"], task.stream, training.batch_size, training.bptt,
             training.chunk_length, epoch_generator(training.seed, state.epoch),
+            (0, 1) if parallel is None else parallel.shard,
         )  # fmt: skip
         while state.unit < len(units) and state.finished is None:
             unit = units[state.unit]
@@ -178,7 +199,10 @@ def _train(loop: Loop) -> None:
             x, y = unit.x.to(device), unit.y.to(device)
             mask = None if unit.mask is None else unit.mask.to(device)
             state.unit += 1
-            if mask is not None and not mask.any():
+            count = None
+            if parallel is not None:  # the targets here and in the global batch
+                count = parallel.count_targets(task.targets, x, y, mask, task.loss, class_weights)
+            if mask is not None and not (mask.any() if count is None else count.global_tokens):
                 # Nothing to learn in this chunk (the target comes later): only carry on.
                 with torch.no_grad():
                     _, loop.carried = network(x, loop.carried)
@@ -186,15 +210,17 @@ def _train(loop: Loop) -> None:
 
             # -- one update -------------------------------------------------------------
             outputs, new_state = forward(
-                network, x, y, loop.carried, unit.lengths, training.teacher_forcing, task.loss
+                model, x, y, loop.carried, unit.lengths, training.teacher_forcing, task.loss
             )
+            loss_of = partial(
+                TARGET_LOSSES[task.targets], y=y, mask=mask, loss=task.loss,
+                weight=class_weights, label_smoothing=training.label_smoothing,
+            )  # fmt: skip
+            if parallel is not None:  # this process's share of the global batch's mean loss
+                loss_of = parallel.share(loss_of, count)
             done = update(
-                network, loop.optimizer, outputs,
-                partial(
-                    TARGET_LOSSES[task.targets], y=y, mask=mask, loss=task.loss,
-                    weight=class_weights, label_smoothing=training.label_smoothing,
-                ),
-                training.clip_grad_norm, state.frozen,
+                network, loop.optimizer, outputs, loss_of, training.clip_grad_norm, state.frozen,
+                agree=None if parallel is None else parallel.agree,
             )  # fmt: skip
             state.step += 1
             if done.nonfinite:
@@ -209,7 +235,7 @@ def _train(loop: Loop) -> None:
                 state.window_loss += done.loss
                 state.window_grad_norm += done.grad_norm
                 state.window_updates += 1
-                state.window_tokens += x.shape[0] * x.shape[1]
+                state.window_tokens += x.shape[0] * x.shape[1] if count is None else count.steps
 
             # -- the limits, the training record, then the callbacks -----------------------
             if state.step >= training.max_steps:

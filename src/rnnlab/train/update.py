@@ -37,19 +37,27 @@ def update(
     loss_of: Callable[[torch.Tensor], torch.Tensor],
     clip: float | None,
     frozen: list[int],
+    agree: Callable[[float, float], tuple[float, float]] | None = None,
 ) -> Update:
     """Back-propagate ``loss_of(outputs)`` and step ``optimizer`` unless a value is not finite.
 
     The caller raises or skips on ``nonfinite`` as the config says: a plain network's update is
     not applied when its loss or gradient is not finite; an ensemble's finite members are.
+    In data-parallel training, ``agree(loss, grad_norm)`` gives the loss and gradient norm of
+    the global batch, the same in every process (:meth:`rnnlab.train.distributed.DataParallel.
+    agree`), so that every process makes the same decision.
     """
     if isinstance(network, Ensemble):
+        if agree is not None:
+            raise ValueError("an Ensemble trains in one process; agree must be None")
         return _ensemble_update(network, optimizer, outputs, loss_of, clip, frozen)
     loss = loss_of(outputs)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = _gradient_norm(network, clip)
     value = loss.item()
+    if agree is not None:
+        value, grad_norm = agree(value, grad_norm)
     if not (math.isfinite(value) and math.isfinite(grad_norm)):
         return Update(value, grad_norm, [0], applied=False)
     optimizer.step()

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from scipy.stats import norm
 
 
 @dataclass(frozen=True)
@@ -198,6 +197,8 @@ def forecast_metrics(bt: Backtest, scale: float, level: float = 0.9) -> dict:
 def _gaussian(mean: np.ndarray, sigma: np.ndarray, level: float) -> Forecast:
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    from scipy.stats import norm  # here: scipy.stats takes seconds to import, training needs none
+
     z = norm.ppf(0.5 + level / 2)
     return Forecast(mean=mean, lower=mean - z * sigma, upper=mean + z * sigma)
 

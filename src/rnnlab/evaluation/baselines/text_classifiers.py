@@ -9,9 +9,6 @@ value is reported.
 """
 
 import numpy as np
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import MultinomialNB
 
 from rnnlab.tasks.names import scores
 
@@ -22,6 +19,11 @@ def evaluate_baselines(
     train: Labelled, val: Labelled, test: Labelled, num_classes: int
 ) -> dict[str, dict[str, float]]:
     """Fit on ``train``, choose on ``val``, and score on ``test``: every baseline's metrics."""
+    # Imported here: scikit-learn takes seconds to import, and every training imports this module.
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import MultinomialNB
+
     results = {}
     majority = np.bincount(train[1], minlength=num_classes).argmax()
     results["majority_class"] = scores(test[1], np.full(len(test[1]), majority), num_classes)
