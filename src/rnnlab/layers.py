@@ -857,7 +857,10 @@ KERNELS: dict[CellSpec, FastKernel] = {
 def _elman_members(x, state, lengths, p, options, reverse):
     act = ACTIVATION_CODES[options["nonlinearity"]]
     bound = partial(elman_members.reference, lengths=lengths, reverse=reverse, act=act)
-    outputs, h = elman_members.ElmanMembersFunction.apply(
+    B, H = x.shape[-3], p["weight_hh"].shape[-1]
+    small = B * H * H <= elman_members.INLINE_MAX_WORK
+    kernel = elman_members.ElmanMembersInnermost if small else elman_members.ElmanMembersFunction
+    outputs, h = kernel.apply(
         x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
         reverse, act, bound,
     )  # fmt: skip

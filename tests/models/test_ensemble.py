@@ -199,3 +199,25 @@ def test_the_member_kernel_serves_only_what_it_can():
     with pytest.raises(ValueError, match=r"state h must have shape \(N, L\*D, B, size\)"):
         ensemble.eval()
         ensemble(x, torch.zeros(2, 2, 4))
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "bidirectional"])
+def test_the_elman_member_kernel_above_the_inline_size_calls_blas_per_member(reverse):
+    from rnnlab.kernels.elman_members import INLINE_MAX_WORK
+
+    H, B = 64, 9
+    assert B * H * H > INLINE_MAX_WORK  # the per-member BLAS loop serves this size
+    make = lambda: rnnlab.Elman(3, H, bidirectional=reverse, dtype=torch.float64)  # noqa: E731
+    ensemble = Ensemble(make, 2, seeds=[0, 1])
+    x = torch.randn(B, 4, 3, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([4, 2, 3, 4, 1, 4, 4, 2, 3])
+    found = ensemble(x, lengths=lengths)
+    expected = ensemble.forward_members(x, lengths=lengths)
+    weights = [torch.randn_like(t) for t in found]
+    inputs = [x, *ensemble.parameters()]
+    grads = torch.autograd.grad(sum((f * w).sum() for f, w in zip(found, weights)), inputs)
+    grads_expected = torch.autograd.grad(
+        sum((e * w).sum() for e, w in zip(expected, weights)), inputs
+    )
+    for f, e in zip([*found, *grads], [*expected, *grads_expected]):
+        torch.testing.assert_close(f, e, rtol=0, atol=1e-12)

@@ -11,9 +11,10 @@ elementwise math::
     backward   da_t = (dy_t + dh_t) * f'(a_t),   dh_{t-1} = da_t W_hh
 
 At the sizes ensembles are for (small H, small B) one member's step is far less work than a
-call into BLAS costs, so the loop multiplies in its own code (dot products the compiler
-vectorises); above :data:`INLINE_MAX_WORK` it calls torch's BLAS per member and step
-(:func:`rnnlab.kernels.blas.matmul`).
+call into BLAS costs: there :class:`ElmanMembersInnermost` keeps the members innermost in
+every array, (T, B, H, N), and each step of all members is a few loops that the compiler
+vectorises across members; above :data:`INLINE_MAX_WORK`, :class:`ElmanMembersFunction`
+calls torch's BLAS per member and step (:func:`rnnlab.kernels.blas.matmul`).
 :func:`reference` is the same function written as torch operations over all members: the
 oracle, and what gradients with a graph (second order) differentiate.
 """
@@ -24,6 +25,7 @@ from numba import njit
 
 from rnnlab.kernels import second_order
 from rnnlab.kernels.blas import gemm_address, matmul
+from rnnlab.kernels.common import activate_into, slope
 from rnnlab.kernels.elman import backward_step, forward_step
 
 # B * H * H up to which the loop's own products beat a BLAS call per member and step (at
@@ -31,37 +33,11 @@ from rnnlab.kernels.elman import backward_step, forward_step
 INLINE_MAX_WORK = 32 * 32 * 32
 
 
-@njit(cache=True, fastmath=True)
-def _recurrent_products(w, h, pre):
-    """pre[b] += W h[b] for every row: w (H, H) one member's W_hh, h (B, H), pre (B, H); a dot
-    product per unit, which the compiler vectorises (fastmath lets it reorder the sum)."""
-    B, H = h.shape
-    for b in range(B):
-        for i in range(H):
-            total = pre[b, i]
-            for j in range(H):
-                total += w[i, j] * h[b, j]
-            pre[b, i] = total
-
-
-@njit(cache=True, fastmath=True)
-def _carry_products(w, da, dh):
-    """dh[b] = da[b] W for every row: w (H, H) one member's W_hh, da (B, H), dh (B, H)."""
-    B, H = da.shape
-    for b in range(B):
-        for j in range(H):
-            dh[b, j] = 0.0
-        for i in range(H):
-            g = da[b, i]
-            for j in range(H):
-                dh[b, j] += g * w[i, j]
-
-
 @njit(cache=True)
-def forward_loop(gi, w_hh, h, lengths, reverse, act, gemm, inline):
+def forward_loop(gi, w_hh, h, lengths, reverse, act, gemm):
     """Every member's loop in place: gi (N, T, B, H) becomes the outputs; h (N, B, H) the
-    final states. ``w_hh`` (N, H, H) holds each member's W_hh where ``inline``, else W_hh^T
-    (the right operand of a BLAS product)."""
+    final states. ``w_hh`` (N, H, H) holds each member's W_hh^T (the right operand of a BLAS
+    product)."""
     N, T = gi.shape[0], gi.shape[1]
     pre = np.empty_like(h[0])
     for n in range(N):
@@ -69,15 +45,12 @@ def forward_loop(gi, w_hh, h, lengths, reverse, act, gemm, inline):
         for s in range(T):
             t = T - 1 - s if reverse else s
             pre[:] = gi[n, t]
-            if inline:
-                _recurrent_products(w, h_n, pre)
-            else:
-                matmul(gemm, h_n, w, pre, True)
+            matmul(gemm, h_n, w, pre, True)
             forward_step(pre, h_n, t, lengths, act, gi[n, t])
 
 
 @njit(cache=True)
-def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm, inline):
+def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm):
     """Every member's backward in place: da (N, T, B, H) the gradients of the pre-activations,
     dh (N, B, H) from the final state's gradient to the initial state's."""
     N, T, B = dout.shape[0], dout.shape[1], dout.shape[2]
@@ -88,14 +61,91 @@ def backward_loop(dout, dh, out, w_hh, lengths, reverse, act, da, gemm, inline):
             t = s if reverse else T - 1 - s
             da_t = da[n, t]
             backward_step(dh_n, dout[n, t], out[n, t], t, lengths, act, da_t)
-            if inline:
-                _carry_products(w, da_t, carried)
-            else:
-                carried[:] = 0.0
-                matmul(gemm, da_t, w, carried, True)
+            carried[:] = 0.0
+            matmul(gemm, da_t, w, carried, True)
             for b in range(B):
                 if t < lengths[b]:  # rows past their end pass the gradient through
                     dh_n[b] = carried[b]
+
+
+@njit(cache=True, fastmath=True)
+def _members_products(w, h, pre):
+    """pre[i, n] += sum_j w[i, j, n] h[j, n]: every member's W_hh h at once, members innermost
+    (w (H, H, N), h (H, N), pre (H, N)), so the compiler vectorises across members."""
+    H, N = h.shape
+    for i in range(H):
+        for j in range(H):
+            for n in range(N):
+                pre[i, n] += w[i, j, n] * h[j, n]
+
+
+@njit(cache=True, fastmath=True)
+def _members_carry(w, da, dh):
+    """dh[j, n] = sum_i da[i, n] w[i, j, n]: every member's da W_hh at once, members
+    innermost."""
+    H, N = da.shape
+    for j in range(H):
+        for n in range(N):
+            dh[j, n] = 0.0
+    for i in range(H):
+        for j in range(H):
+            for n in range(N):
+                dh[j, n] += da[i, n] * w[i, j, n]
+
+
+@njit(cache=True)
+def forward_innermost(gi, w, h, lengths, reverse, act):
+    """:func:`forward_loop` with the members innermost: gi (T, B, H, N) becomes the outputs,
+    h (B, H, N) the final states; w (H, H, N) holds w[i, j, n] = W_hh of member n at (i, j)."""
+    T, B, H, N = gi.shape
+    pre = np.empty((H, N), gi.dtype)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        for b in range(B):
+            if t < lengths[b]:
+                pre[:] = gi[t, b]
+                _members_products(w, h[b], pre)
+                activate_into(pre.reshape(-1), h[b].reshape(-1), act)
+                gi[t, b] = h[b]
+            else:
+                gi[t, b] = 0.0
+
+
+@njit(cache=True)
+def backward_innermost(dout, dh, out, h0, w, lengths, reverse, act, da, dw):
+    """:func:`backward_loop` with the members innermost: dout, out and da (T, B, H, N), dh and
+    h0 (B, H, N), w (H, H, N). Also accumulates every member's W_hh gradient into dw
+    (H, H, N): dw[i, j, n] += da_t[i, n] s_t[j, n], s_t the state before step t."""
+    T, B, H, N = dout.shape
+    carried = np.empty((H, N), dout.dtype)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        for b in range(B):
+            if t < lengths[b]:
+                for i in range(H):
+                    for n in range(N):
+                        da[t, b, i, n] = (dh[b, i, n] + dout[t, b, i, n]) * slope(
+                            out[t, b, i, n], act
+                        )
+                _members_carry(w, da[t, b], carried)
+                dh[b] = carried
+                if reverse:
+                    before = out[t + 1, b] if t + 1 < lengths[b] else h0[b]
+                else:
+                    before = out[t - 1, b] if t > 0 else h0[b]
+                _members_outer(da[t, b], before, dw)
+            else:
+                da[t, b] = 0.0
+
+
+@njit(cache=True, fastmath=True)
+def _members_outer(da, before, dw):
+    """dw[i, j, n] += da[i, n] before[j, n] for every member n."""
+    H, N = da.shape
+    for i in range(H):
+        for j in range(H):
+            for n in range(N):
+                dw[i, j, n] += da[i, n] * before[j, n]
 
 
 def _previous_states(out, h0, lengths: np.ndarray, reverse: bool) -> torch.Tensor:
@@ -131,16 +181,15 @@ class ElmanMembersFunction(torch.autograd.Function):
         if b_ih is not None:
             gi += (b_ih.detach() + b_hh.detach())[:, None, :]
         gi = gi.view(N, T, B, H)
+        gemm = gemm_address(x.dtype)
         h = h0.detach().clone(memory_format=torch.contiguous_format)
-        gemm, inline = gemm_address(x.dtype), B * H * H <= INLINE_MAX_WORK
-        w_hh_loop = w_hh.detach() if inline else w_hh.detach().transpose(1, 2)
         forward_loop(
-            gi.numpy(), w_hh_loop.contiguous().numpy(), h.numpy(), lengths, reverse, act, gemm,
-            inline,
+            gi.numpy(), w_hh.detach().transpose(1, 2).contiguous().numpy(), h.numpy(),
+            lengths, reverse, act, gemm,
         )  # fmt: skip
         out = gi  # (N, T, B, H), 0 at padded steps
         ctx.save_for_backward(xt, out, h0.detach(), w_ih.detach(), w_hh.detach(), *inputs)
-        ctx.options = (lengths, reverse, act, b_ih is not None, shared, gemm, inline)
+        ctx.options = (lengths, reverse, act, b_ih is not None, shared, gemm)
         ctx.set_materialize_grads(False)
         return out.transpose(1, 2), h
 
@@ -149,19 +198,18 @@ class ElmanMembersFunction(torch.autograd.Function):
         if second_order.needs_reference(ctx, ()):
             return second_order.reference_gradients(ctx, (d_outputs, d_final))
         xt, out, h0, w_ih, w_hh = ctx.saved_tensors[:5]
-        lengths, reverse, act, has_bias, shared, gemm, inline = ctx.options
+        lengths, reverse, act, has_bias, shared, gemm = ctx.options
         N, T, B, H = out.shape
         if d_outputs is None:
-            dout = torch.zeros_like(out)
-        else:
-            dout = d_outputs.transpose(1, 2).contiguous()  # (N, T, B, H)
-        dh = torch.zeros_like(h0) if d_final is None else d_final.clone(
-            memory_format=torch.contiguous_format
-        )  # fmt: skip
-        da = torch.empty_like(out)
+            d_outputs = out.new_zeros((N, B, T, H))
+        if d_final is None:
+            d_final = h0.new_zeros(h0.shape)
+        dout = d_outputs.transpose(1, 2).contiguous()  # (N, T, B, H)
+        dh = d_final.clone(memory_format=torch.contiguous_format)
+        da = torch.empty_like(dout)
         backward_loop(
             dout.numpy(), dh.numpy(), out.numpy(), w_hh.contiguous().numpy(), lengths, reverse,
-            act, da.numpy(), gemm, inline,
+            act, da.numpy(), gemm,
         )  # fmt: skip
         da2 = da.view(N, T * B, H)
         dx = torch.matmul(da2, w_ih)  # (N, T*B, I)
@@ -174,6 +222,71 @@ class ElmanMembersFunction(torch.autograd.Function):
         dw_hh = torch.bmm(da2.transpose(1, 2), previous)
         db = da2.sum(1) if has_bias else None
         return dx, dh, dw_ih, dw_hh, db, db, None, None, None, None
+
+
+class ElmanMembersInnermost(torch.autograd.Function):
+    """:class:`ElmanMembersFunction` for small sizes (B H H up to :data:`INLINE_MAX_WORK`),
+    with the members innermost in every array of the loop ((T, B, H, N)), so that each step
+    of all members is a few vectorised loops instead of a BLAS call per member. The input
+    projections of a shared x are one GEMM for all members ((T B, I) x (I, H N)), and so are
+    its gradients; the W_hh gradients accumulate inside the backward loop."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, reference=None):
+        inputs = second_order.keep(
+            ctx, "ElmanMembersInnermost", reference, (x, h0, w_ih, w_hh, b_ih, b_hh)
+        )
+        N, H, I = w_ih.shape
+        shared = x.dim() == 3
+        B, T = x.shape[-3], x.shape[-2]
+        w_rows = w_ih.detach().permute(1, 0, 2).reshape(H * N, I)  # row h N + n: member n's
+        if shared:
+            xt = x.detach().transpose(0, 1).reshape(T * B, I)
+            gi = xt @ w_rows.t()  # (T B, H N): the members innermost already
+        else:
+            xt = x.detach().transpose(1, 2).reshape(N, T * B, I)
+            gi = torch.bmm(xt, w_ih.detach().transpose(1, 2)).permute(1, 2, 0).reshape(T * B, H * N)
+        if b_ih is not None:
+            gi += (b_ih.detach() + b_hh.detach()).t().reshape(H * N)
+        out = gi.view(T, B, H, N)
+        h = h0.detach().permute(1, 2, 0).contiguous()  # (B, H, N)
+        w = w_hh.detach().permute(1, 2, 0).contiguous()  # (H, H, N)
+        forward_innermost(out.numpy(), w.numpy(), h.numpy(), lengths, reverse, act)
+        ctx.save_for_backward(xt, out, h0.detach(), w_ih.detach(), w, *inputs)
+        ctx.options = (lengths, reverse, act, b_ih is not None, shared)
+        ctx.set_materialize_grads(False)
+        return out.permute(3, 1, 0, 2), h.permute(2, 0, 1)  # (N, B, T, H), (N, B, H)
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_final):
+        if second_order.needs_reference(ctx, ()):
+            return second_order.reference_gradients(ctx, (d_outputs, d_final))
+        xt, out, h0, w_ih, w = ctx.saved_tensors[:5]
+        lengths, reverse, act, has_bias, shared = ctx.options
+        T, B, H, N = out.shape
+        I = w_ih.shape[2]
+        if d_outputs is None:
+            dout = out.new_zeros(out.shape)
+        else:
+            dout = d_outputs.permute(2, 1, 3, 0).contiguous()  # (T, B, H, N)
+        dh = h0.new_zeros((B, H, N)) if d_final is None else d_final.permute(1, 2, 0).contiguous()
+        da = torch.empty_like(out)
+        dw = out.new_zeros((H, H, N))
+        backward_innermost(
+            dout.numpy(), dh.numpy(), out.numpy(), h0.permute(1, 2, 0).contiguous().numpy(),
+            w.numpy(), lengths, reverse, act, da.numpy(), dw.numpy(),
+        )  # fmt: skip
+        da_rows = da.view(T * B, H * N)
+        if shared:
+            w_rows = w_ih.permute(1, 0, 2).reshape(H * N, I)
+            dx = (da_rows @ w_rows).view(T, B, I).transpose(0, 1)
+            dw_ih = (da_rows.t() @ xt).view(H, N, I).transpose(0, 1)
+        else:
+            da2 = da.permute(3, 0, 1, 2).reshape(N, T * B, H)
+            dx = torch.bmm(da2, w_ih).view(N, T, B, I).transpose(1, 2)
+            dw_ih = torch.bmm(da2.transpose(1, 2), xt)
+        db = da_rows.sum(0).view(H, N).t() if has_bias else None
+        return dx, dh.permute(2, 0, 1), dw_ih, dw.permute(2, 0, 1), db, db, None, None, None, None
 
 
 def reference(x, h0, w_ih, w_hh, b_ih, b_hh, *, lengths: np.ndarray, reverse: bool, act: int):
