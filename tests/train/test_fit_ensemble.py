@@ -12,9 +12,9 @@ from rnnlab.train.trainer import fit
 SEEDS = [5, 6, 7]
 
 
-def config(**training):
+def config(kind="gru", **training):
     return parse_config({
-        "model": {"kind": "gru", "hidden_size": 6},
+        "model": {"kind": kind, "hidden_size": 6},
         "task": {"name": "adding", "seq_len": 8, "num_train": 64, "num_val": 32, "num_test": 32},
         "training": {"max_steps": 200, "eval_every": 50, "log_every": 50, "lr": 0.01,
                      "batch_size": 16, **training},
@@ -51,10 +51,20 @@ def assert_members_equal(together, alone_results):
         assert member["val_loss"] == pytest.approx(alone.metrics["val_loss"], rel=1e-10, abs=0)
 
 
-@pytest.mark.parametrize("training", [{}, {"clip_grad_norm": 0.05}], ids=["plain", "clipped"])
-def test_member_k_after_200_updates_is_the_network_trained_alone(training):
-    run_config = config(**training)
+@pytest.mark.parametrize(
+    "kind, training",
+    [("gru", {}), ("gru", {"clip_grad_norm": 0.05}), ("elman", {})],
+    ids=["gru_members_one_by_one", "gru_clipped", "elman_member_kernel"],
+)
+def test_member_k_after_200_updates_is_the_network_trained_alone(kind, training):
+    run_config = config(kind, **training)
     together = trained_together(run_config)
+    if kind == "elman":  # the ensemble runs on the member kernel, not member by member
+        x = torch.randn(2, 3, 2, dtype=torch.float64)  # the adding task: I = 2
+        assert (
+            together.network.template.unroll_members(dict(together.network.named_parameters()), x)
+            is not None
+        )
     assert together.step == 200
     assert_members_equal(together, [trained_alone(run_config, seed) for seed in SEEDS])
     losses = [m["val_loss"] for m in together.metrics["val_members"]]

@@ -23,7 +23,8 @@ practitioner averages a few seeds' predictions. :class:`Ensemble` serves both:
 
 An ensemble of rnnlab layers whose family has a member kernel (``rnnlab.layers.MEMBER_KERNELS``:
 one compiled loop for all members) runs on it
-(:meth:`rnnlab.layers.RecurrentLayer.unroll_members`); everything else runs the members one
+(:meth:`rnnlab.layers.RecurrentLayer.unroll_members`; for a layer and a readout
+:meth:`rnnlab.models.readout.Network.unroll_members`); everything else runs the members one
 after another (:meth:`Ensemble.forward_members`), each through ``torch.func.functional_call``
 on its slice of the stacked parameters: the reference, obviously correct for any module, and
 what the tests compare the member kernels with.
@@ -37,7 +38,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from rnnlab.layers import RecurrentLayer
 from rnnlab.models.seq2seq import Memory, Seq2Seq
 
 
@@ -207,9 +207,10 @@ class Ensemble(nn.Module):
         (N, B, T, I) (or (N, B, T)) one input per member; ``state`` and ``lengths`` with N first
         or None (``lengths`` (B,) is shared). Returns outputs and states, N first."""
         self._per_member(x)
-        if isinstance(self._template, RecurrentLayer) and not kwargs:
+        unroll = getattr(self._template, "unroll_members", None)  # layers and networks
+        if unroll is not None and not kwargs:
             self._template.train(self.training)
-            served = self._template.unroll_members(dict(self.named_parameters()), x, state, lengths)
+            served = unroll(dict(self.named_parameters()), x, state, lengths)
             if served is not None:
                 return served
         return self.forward_members(x, state, lengths, **kwargs)

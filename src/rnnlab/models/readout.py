@@ -185,6 +185,27 @@ class Network(RecurrentNetwork):
             outputs = outputs + self.highway(past).transpose(1, 2)  # (B, T, O)
         return outputs, state
 
+    def unroll_members(self, tensors, x: torch.Tensor, state=None, lengths=None):
+        """This network's architecture run for N members at once (an ensemble's), on the
+        layer's member kernel (:meth:`rnnlab.layers.RecurrentLayer.unroll_members`) and one
+        batched readout: ``tensors`` are the members' parameters under this network's names,
+        stacked (N, ...). Returns ``(outputs (N, B, T, O), state with N first)``, or None
+        where it cannot serve the call (token inputs, a highway, active output dropout, or a
+        layer call its member kernel does not serve): then the members run one by one."""
+        if self.vocab_size is not None or self.highway is not None:
+            return None
+        if self.dropout.p > 0 and self.training:
+            return None
+        layer = {k.removeprefix("layer."): v for k, v in tensors.items() if k[:6] == "layer."}
+        self.layer.train(self.training)
+        served = self.layer.unroll_members(layer, x, state, lengths)
+        if served is None:
+            return None
+        hidden, state = served  # (N, B, T, D*H)
+        weight, bias = tensors["readout.weight"], tensors["readout.bias"]  # (N, O, F), (N, O)
+        outputs = torch.matmul(hidden, weight[:, None].transpose(-1, -2)) + bias[:, None, None]
+        return outputs, state
+
     def forward_scheduled(
         self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
     ) -> tuple[torch.Tensor, object]:
