@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from rnnlab import cli
-from rnnlab.train import trainer
+from rnnlab.train import callbacks
 from rnnlab.train.checkpoint import list_checkpoints, load_checkpoint
 from rnnlab.train.run_directory import RunDirectory
 from tests.train.faults import NO_SPACE, full_disk_at
@@ -271,9 +271,9 @@ checkpoint_every = 3
 
 
 def disk_full_at_step(monkeypatch, at_step: int, k: int, calls: list[str]):
-    """The trainer's save_checkpoint, on a disk that fills at the k-th write of step
+    """The checkpoint callback's save_checkpoint, on a disk that fills at the k-th write of step
     ``at_step``'s checkpoint; the writes made for it go to ``calls``."""
-    save = trainer.save_checkpoint
+    save = callbacks.save_checkpoint
 
     def save_on_a_filling_disk(directory, step, *args, **kwargs):
         if step != at_step:
@@ -287,43 +287,79 @@ def disk_full_at_step(monkeypatch, at_step: int, k: int, calls: list[str]):
     return save_on_a_filling_disk
 
 
+# The write calls of step 6's checkpoint, in order (rnnlab.train.checkpoint._write_checkpoint):
+# the checkpoint directory and the temporary one, each tensor file saved, reopened and fsynced,
+# meta.json written and fsynced, the temporary directory fsynced and renamed into place, the
+# checkpoint directory fsynced, then `latest` written, fsynced and replaced atomically.
+STEP_6_WRITES = (
+    "mkdir", "mkdir",
+    "save_file", "open", "fsync",
+    "save_file", "open", "fsync",
+    "open", "fsync",
+    "fsync", "rename", "fsync",
+    "open", "fsync", "replace", "fsync",
+)  # fmt: skip
+# Where the default run fills the disk: the first write (of the checkpoint directory, which
+# exists: its failure changes nothing) and the first that fails (the temporary directory), the
+# first of each kind, one in the middle, the write just after the rename (the checkpoint is in
+# place, `latest` does not name it yet) and the last; k = len + 1 is past the last write, where
+# the checkpoint gets through. `pytest -m slow` fills it at every other write too.
+FULL_AT = {1, 2, len(STEP_6_WRITES) // 2 + 1, STEP_6_WRITES.index("rename") + 2}
+FULL_AT |= {STEP_6_WRITES.index(kind) + 1 for kind in STEP_6_WRITES}
+FULL_AT |= {len(STEP_6_WRITES), len(STEP_6_WRITES) + 1}
+
+
+@pytest.fixture(scope="module")
+def whole_tiny_run(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("whole_tiny")
+    (directory / "run.toml").write_text(TINY_RUN)
+    cli.main(["train", str(directory / "run.toml"), "--out", str(directory / "run"), "--quiet"])
+    return directory / "run.toml", RunDirectory(directory / "run")
+
+
+@pytest.mark.parametrize(
+    "k",
+    [
+        k if k in FULL_AT else pytest.param(k, marks=pytest.mark.slow)
+        for k in range(1, len(STEP_6_WRITES) + 2)
+    ],
+)
 def test_a_full_disk_at_any_write_of_a_checkpoint_is_one_line_and_the_run_resumes(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, whole_tiny_run, k
 ):
-    """Every write of the step-6 checkpoint fails in turn, as a full disk would fail it."""
-    (tmp_path / "run.toml").write_text(TINY_RUN)
-    cli.main(["train", str(tmp_path / "run.toml"), "--out", str(tmp_path / "whole"), "--quiet"])
-    whole = RunDirectory(tmp_path / "whole")
-    for k in range(1, 100):
-        calls = []
-        out = tmp_path / f"full-at-{k}"
-        capsys.readouterr()
-        with monkeypatch.context() as patch:
-            patch.setattr(trainer, "save_checkpoint", disk_full_at_step(patch, 6, k, calls))
-            try:
-                cli.main(["train", str(tmp_path / "run.toml"), "--out", str(out), "--quiet"])
-                status = 0
-            except SystemExit as exit:
-                status = exit.code
-        stderr = capsys.readouterr().err
-        if len(calls) < k:  # past the last write of the checkpoint: it went through
-            assert status == 0, stderr
-            break
-        run = RunDirectory(out)
-        if status == 0:  # a failure that changes nothing (mkdir of what exists)
-            assert_same_run(run, whole, f"write {k} of step 6 failed")
-            continue
-        assert status == 2
-        assert stderr.startswith(f"error: cannot write checkpoint {run.checkpoints}/step-00000006")
-        assert len(stderr.splitlines()) == 1 and NO_SPACE in stderr and "Traceback" not in stderr
-        assert f"continue with `rnnlab resume {out}`" in stderr
-        for name in list_checkpoints(run.checkpoints):  # every checkpoint there loads
-            load_checkpoint(run.checkpoints, name)
-        cli.main(["resume", str(out), "--quiet"])
-        assert_same_run(run, whole, f"write {k} of step 6 failed, then resumed")
-    else:
-        raise AssertionError("the checkpoint never got through: the fault injection is broken")
-    assert k > 12
+    """The k-th write of the step-6 checkpoint fails, as a full disk would fail it."""
+    config, whole = whole_tiny_run
+    calls = []
+    out = tmp_path / f"full-at-{k}"
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(callbacks, "save_checkpoint", disk_full_at_step(patch, 6, k, calls))
+        try:
+            cli.main(["train", str(config), "--out", str(out), "--quiet"])
+            status = 0
+        except SystemExit as exit:
+            status = exit.code
+    stderr = capsys.readouterr().err
+    # The writes are those above, so k names the one that failed (and the fault injection
+    # reached it); past the last one the checkpoint went through.
+    assert tuple(calls[:k]) == STEP_6_WRITES[:k], "update STEP_6_WRITES"
+    run = RunDirectory(out)
+    if k > len(STEP_6_WRITES):
+        assert status == 0, stderr
+        assert_same_run(run, whole, "no write failed")
+        return
+    if status == 0:  # a failure that changes nothing (mkdir of what exists)
+        assert STEP_6_WRITES[k - 1] == "mkdir", stderr
+        assert_same_run(run, whole, f"write {k} of step 6 failed")
+        return
+    assert status == 2
+    assert stderr.startswith(f"error: cannot write checkpoint {run.checkpoints}/step-00000006")
+    assert len(stderr.splitlines()) == 1 and NO_SPACE in stderr and "Traceback" not in stderr
+    assert f"continue with `rnnlab resume {out}`" in stderr
+    for name in list_checkpoints(run.checkpoints):  # every checkpoint there loads
+        load_checkpoint(run.checkpoints, name)
+    cli.main(["resume", str(out), "--quiet"])
+    assert_same_run(run, whole, f"write {k} of step 6 failed, then resumed")
 
 
 def test_a_model_too_large_for_the_machine_is_refused_before_allocation(tmp_path):

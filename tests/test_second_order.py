@@ -9,6 +9,8 @@ Hessian-vector product against the reference path's and against finite differenc
 gradients, and gradients through the trace that ``record`` returns.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,7 @@ from torch.func import functional_call
 import rnnlab
 from rnnlab.kernels import dispatch
 from rnnlab.kernels.gru import GRUFunction
+from tests.grids import split_grid
 
 B, T, I, H, O = 2, 3, 2, 2, 2
 LENGTHS = [3, 2]
@@ -59,6 +62,23 @@ def cases(*, lengths: bool) -> list:
     return found
 
 
+def grid(*factors: dict) -> list:
+    """Every (name, loop, lengths) of :func:`cases` with every combination of ``factors``
+    (each {id: value}), as parameters: a pairwise-covering subset in the default run (every
+    family on every loop, with and without lengths, in each shape and dtype), the rest slow."""
+    found, ids = [], []
+    for name, loop, lengths in cases(lengths=True):
+        for more in itertools.product(*(f.items() for f in factors)):
+            found.append((name, loop, lengths, *(value for _, value in more)))
+            given = "None" if lengths is None else "lengths"
+            ids.append("-".join([name, loop, given, *(key for key, _ in more)]))
+    return split_grid(found, ids)
+
+
+SHAPE_NAMES = {shape: shape for shape in SHAPES}
+DTYPES = {"f64": torch.float64, "f32": torch.float32}
+
+
 def parts(state):
     return tuple(state) if isinstance(state, tuple) else (state,)
 
@@ -79,8 +99,7 @@ def pair(name, shape, dtype=torch.float64):
     return reference, fast
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("name", "loop", "lengths"), cases(lengths=True))
+@pytest.mark.parametrize(("name", "loop", "lengths", "shape"), grid(SHAPE_NAMES))
 def test_gradgradcheck_on_the_fast_path(monkeypatch, name, shape, lengths, loop):
     """Numerical second derivatives (float64) w.r.t. the input, the initial state and, for one
     layer, every parameter; two layers keep their parameters fixed, to keep the check's cost
@@ -119,9 +138,7 @@ def penalised_gradients(layer, x, state, lengths, weights):
     return torch.autograd.grad(total, [x, *layer.parameters()])
 
 
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize(("name", "loop", "lengths"), cases(lengths=True))
+@pytest.mark.parametrize(("name", "loop", "lengths", "shape", "dtype"), grid(SHAPE_NAMES, DTYPES))
 def test_gradient_penalty_reaches_every_weight_as_on_the_reference_path(
     monkeypatch, name, shape, lengths, loop, dtype
 ):

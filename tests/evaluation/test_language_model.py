@@ -1,21 +1,11 @@
 """Character language models evaluated: the Kneser-Ney baseline."""
 
 import math
-from pathlib import Path
 
 import pytest
 
 from rnnlab.evaluation import language_model
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
-
-SHAKESPEARE = Path(__file__).resolve().parents[3] / "shared/data/text/tinyshakespeare.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "slice.txt"
-    path.write_text(SHAKESPEARE.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
-    return path
 
 
 def test_baseline_is_the_kneser_ney_order_best_on_validation(corpus):

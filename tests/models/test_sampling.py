@@ -1,7 +1,5 @@
 """Text generation from a character language model: seeded, greedy at top 1, clear errors."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -9,15 +7,6 @@ from rnnlab.errors import RnnlabError
 from rnnlab.models.config import LSTMConfig, build_model
 from rnnlab.models.sampling import generate
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
-
-SHAKESPEARE = Path(__file__).resolve().parents[3] / "shared/data/text/tinyshakespeare.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "slice.txt"
-    path.write_text(SHAKESPEARE.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The character language model task and text generation."""
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -9,15 +8,6 @@ import torch
 from rnnlab.errors import RnnlabError
 from rnnlab.losses import masked_loss
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig, load_text
-
-SHAKESPEARE = Path(__file__).resolve().parents[3] / "shared/data/text/tinyshakespeare.txt"
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "slice.txt"
-    path.write_text(SHAKESPEARE.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
-    return path
 
 
 def test_the_text_is_split_in_order_with_the_tail_held_out(corpus):
