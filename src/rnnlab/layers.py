@@ -474,8 +474,7 @@ class RecurrentLayer(nn.Module):
         if state is None:
             parts = tuple(p.expand(N, *p.shape) for p in self._default_state(B, one))
         else:
-            parts = self._state_parts(state) if self.spec.state_type is None else tuple(state)
-            parts = tuple(parts) if not isinstance(state, torch.Tensor) else (state,)
+            parts = (state,) if isinstance(state, torch.Tensor) else tuple(state)
             for k, part in enumerate(parts):
                 if part.dim() != 4 or part.shape[0] != N:
                     raise ValueError(

@@ -25,7 +25,7 @@ from numba import njit
 
 from rnnlab.kernels import second_order
 from rnnlab.kernels.blas import gemm_address, matmul
-from rnnlab.kernels.common import activate_into, slope
+from rnnlab.kernels.common import activate_into, previous_states, slope, step_masks
 from rnnlab.kernels.elman import backward_step, forward_step
 
 # B * H * H up to which the loop's own products beat a BLAS call per member and step (at
@@ -148,20 +148,6 @@ def _members_outer(da, before, dw):
                 dw[i, j, n] += da[i, n] * before[j, n]
 
 
-def _previous_states(out, h0, lengths: np.ndarray, reverse: bool) -> torch.Tensor:
-    """The state before every step (N, T, B, H), from the outputs (0 at padded steps) and the
-    initial states h0 (N, B, H); see :func:`rnnlab.kernels.common.previous_states`."""
-    T = out.shape[1]
-    if not reverse:
-        return torch.cat([h0[:, None], out[:, :-1]], dim=1)
-    shifted = torch.cat([out[:, 1:], h0[:, None]], dim=1)
-    if (lengths == T).all():
-        return shifted
-    t = torch.arange(T)[:, None]
-    next_active = (t + 1 < torch.from_numpy(lengths)[None, :])[None, :, :, None]  # (1, T, B, 1)
-    return torch.where(next_active, shifted, h0[:, None])
-
-
 class ElmanMembersFunction(torch.autograd.Function):
     """One Elman layer and direction of N members: x (N, B, T, I) or (B, T, I) shared, h0
     (N, B, H), weights (N, ...) -> outputs (N, B, T, H) and final states (N, B, H).
@@ -218,7 +204,11 @@ class ElmanMembersFunction(torch.autograd.Function):
         I = w_ih.shape[2]
         dx = dx.view(*dx.shape[:-2], T, B, I).transpose(-3, -2)
         dw_ih = torch.matmul(da2.transpose(1, 2), xt)  # (N, H, I)
-        previous = _previous_states(out, h0, lengths, reverse).reshape(N, T * B, H)
+        masks = step_masks(lengths, T)  # (T, B, 1), shared by the members, or None
+        previous = previous_states(  # the state before every step, as for one network
+            out.transpose(0, 1), h0, None if masks is None else masks[:, None], reverse
+        ).transpose(0, 1)  # (N, T, B, H)
+        previous = previous.reshape(N, T * B, H)
         dw_hh = torch.bmm(da2.transpose(1, 2), previous)
         db = da2.sum(1) if has_bias else None
         return dx, dh, dw_ih, dw_hh, db, db, None, None, None, None
