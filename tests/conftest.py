@@ -1,4 +1,12 @@
-"""What the tests share: hypothesis profiles, and the fixtures of more than one test file.
+"""What the tests share: the BLAS threads of NumPy and SciPy, hypothesis profiles, and the
+fixtures of more than one test file.
+
+NumPy's and SciPy's OpenBLAS (scikit-learn's baselines, statsmodels) runs one thread in the tests
+and in the commands they start: on the tests' small problems a second thread gains nothing, and
+while anything else keeps a core busy, OpenBLAS's threads wait for each other (the names
+baselines of tests/evaluation/test_classification.py took 20 s with one thread and 33 s with two
+on the quiet 2-core machine, and had not ended after 600 s with two while other work kept a core
+busy). torch's own BLAS (MKL) and threads, which the kernels use, are left as they are.
 
 The hypothesis profiles of the property tests (tests/test_properties_*.py): ``ci`` (the default)
 tries few examples, so that each property takes seconds; ``slow`` tries many, for the
@@ -11,6 +19,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# Before NumPy is imported (nothing has yet, in pytest or its plugins); inherited by subprocesses.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # The shared data sits beside the repository (../shared/data), as in a fresh clone for CI.
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/text/tinyshakespeare.txt"

@@ -23,7 +23,8 @@ from tests.train.faults import NO_SPACE, full_disk_at
 RNNLAB = [str(Path(sys.executable).parent / "rnnlab")]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-# Long enough to be stopped part-way; checkpoints and logs often, so every path is exercised.
+# Long enough to be stopped part-way (the tests stop it at step 5 to 600, and it goes on for 400
+# steps or more); checkpoints and logs often, so every path is exercised.
 LONG_RUN = """
 [model]
 kind = "elman"
@@ -37,7 +38,7 @@ lr = 0.01
 batch_size = 4
 bptt = "truncated"
 chunk_length = 10
-max_steps = 3000
+max_steps = 1000
 log_every = 5
 eval_every = 100
 checkpoint_every = 20
@@ -171,12 +172,12 @@ def assert_same_run(run: RunDirectory, reference: RunDirectory, note: str) -> No
 
 
 def test_sigkill_at_a_random_step_then_resume_ends_identically(tmp_path, uninterrupted):
-    at_step = random.randint(5, 1000)
+    at_step = random.randint(5, 600)
     run, code, _ = start_and_stop(tmp_path, at_step, signal.SIGKILL)
     assert code == -signal.SIGKILL
     result = rnnlab("resume", run.path, "--quiet")
     assert result.returncode == 0, f"{result.stderr} (killed at step {at_step})"
-    assert "max_steps at step 3000" in result.stdout
+    assert "max_steps at step 1000" in result.stdout
     assert_same_run(run, uninterrupted, f"killed at step {at_step}")
 
 
@@ -216,6 +217,13 @@ def test_two_trains_on_one_directory_at_once_one_runs_the_other_refuses(tmp_path
             f"error: {run.path} is in use: another run (pid {winner.pid}) holds its lock "
             f"({run.path / '.lock'}); wait for it to end or stop it, or choose another directory"
         ]
+        # Hold the winner still once it trains (a stopped process keeps its lock), so that it
+        # cannot reach the end of the run, however fast the machine, before resume has tried.
+        deadline = time.monotonic() + 60
+        while not run.read_metrics() and winner.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        winner.send_signal(signal.SIGSTOP)
+        assert winner.poll() is None, "the winner ended before it could be held"
         # `rnnlab resume` takes the same lock, so it cannot join the run either.
         resumed = rnnlab("resume", run.path, "--quiet")
         assert resumed.returncode == 2 and "is in use: another run" in resumed.stderr
@@ -223,6 +231,7 @@ def test_two_trains_on_one_directory_at_once_one_runs_the_other_refuses(tmp_path
     finally:
         for process in processes:
             if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
                 process.send_signal(signal.SIGTERM)
             process.communicate(timeout=60)
     assert winner.returncode == 143, winner.stderr

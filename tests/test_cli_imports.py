@@ -57,3 +57,13 @@ def test_every_public_name_resolves():
         assert name in dir(rnnlab)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = rnnlab.Nope
+
+
+def test_training_imports_neither_scikit_learn_nor_scipy_stats():
+    """Every `rnnlab train`, `resume` and `evaluate` imports the trainer; scikit-learn and
+    scipy.stats, which only the baselines use, take seconds to import and wait until then."""
+    heavy = {"sklearn", "scipy.stats"}
+    probe = f"import sys, rnnlab.train.trainer; print(sorted(set(sys.modules) & {heavy!r}))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,8 +1,13 @@
 """The fused online loop agrees with the plain trainer, update by update."""
 
+import re
+
 import pytest
 import torch
 
+import rnnlab
+from rnnlab.cells import ELMAN_SPEC
+from rnnlab.layers import RecurrentLayer
 from rnnlab.tasks.temporal_xor import xor_stream
 from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
@@ -63,3 +68,46 @@ def test_fused_online_temporal_xor_learns_the_predictable_bit():
     xor_error, other_error = losses[is_xor_bit.numpy()].mean(), losses[~is_xor_bit.numpy()].mean()
     assert xor_error < 0.8 * other_error, (xor_error, other_error)
     assert other_error > 0.24  # the random bits stay unpredictable
+
+
+def test_any_layer_of_elmans_cell_spec_is_served_as_rnnlab_elman():
+    """The loop serves a cell spec, not a class: a RecurrentLayer of ELMAN_SPEC trains exactly
+    as the rnnlab.Elman with the same weights."""
+    torch.manual_seed(0)
+    elman = rnnlab.Elman(2, 3, nonlinearity="sigmoid", dtype=torch.float64)
+    layer = RecurrentLayer(ELMAN_SPEC, 2, 3, nonlinearity="sigmoid", dtype=torch.float64)
+    layer.load_state_dict(elman.state_dict())
+    readouts = [torch.nn.Linear(3, 1, dtype=torch.float64) for _ in range(2)]
+    readouts[1].load_state_dict(readouts[0].state_dict())
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(50, 2, dtype=torch.float64, generator=generator)
+    y = torch.rand(50, 1, dtype=torch.float64, generator=generator)
+    want, _ = train_online(elman, readouts[0], x, y, lr=0.5, momentum=0.9)
+    got, _ = train_online(layer, readouts[1], x, y, lr=0.5, momentum=0.9)
+    assert (got == want).all() and got.std() > 0
+    trained = [*layer.parameters(), *readouts[1].parameters()]
+    assert all(
+        torch.equal(a, b) for a, b in zip(trained, [*elman.parameters(), *readouts[0].parameters()])
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "readout_bias", "message"),
+    [
+        (lambda: rnnlab.GRU(2, 3), True, "the Elman cell spec; got a layer of the GRU cell spec"),
+        (lambda: rnnlab.Jordan(2, 3, 1), True, "got a layer of the Jordan cell spec"),
+        (lambda: torch.nn.RNN(2, 3), True, "got RNN, which has no cell spec"),
+        (lambda: rnnlab.Elman(2, 3, 2), True, "one layer in one direction; got num_layers=2, "),
+        (lambda: rnnlab.Elman(2, 3, bidirectional=True), True, "bidirectional=True"),
+        (lambda: rnnlab.Elman(2, 3, bias=False), True, "got a layer with bias=False"),
+        (lambda: rnnlab.Elman(2, 3), False, "got a readout without one"),
+    ],
+    ids=["gru", "jordan", "torch_rnn", "two_layers", "bidirectional", "no_bias", "readout"],
+)
+def test_what_the_loop_cannot_serve_is_an_error_naming_need_and_got(make, readout_bias, message):
+    layer, readout = make(), torch.nn.Linear(3, 1, bias=readout_bias)
+    before = [p.clone() for p in [*layer.parameters(), *readout.parameters()]]
+    with pytest.raises(ValueError, match=r"^train_online needs .*" + re.escape(message)):
+        train_online(layer, readout, torch.zeros(4, 2), torch.zeros(4, 1), lr=0.1)
+    after = [*layer.parameters(), *readout.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(after, before))  # refused before any update

@@ -5,11 +5,11 @@ the context (a copy of the previous hidden state) is treated as just another inp
 step of that (forward, backward, optimiser) costs tens of microseconds, so the 1.8 million
 updates of the temporal XOR would take minutes; here each update is a few hundred nanoseconds.
 
-The network is an :class:`rnnlab.Elman` layer (one layer, one direction) and a linear readout
-with logistic outputs, trained on squared error averaged over the output units (the loss
-``"sigmoid_mse"`` of :mod:`rnnlab.tasks`), by SGD with optional momentum exactly as
-``torch.optim.SGD`` does it (the first step sets the momentum buffer to the gradient). For
-every step t of the stream::
+The network is a layer of Elman's cell spec (:class:`rnnlab.Elman`; one layer, one direction,
+with biases: :data:`ONLINE_SPECS` says what the loop serves) and a linear readout with logistic
+outputs, trained on squared error averaged over the output units (the loss ``"sigmoid_mse"`` of
+:mod:`rnnlab.tasks`), by SGD with optional momentum exactly as ``torch.optim.SGD`` does it (the
+first step sets the momentum buffer to the gradient). For every step t of the stream::
 
     h_t = f(W_ih x_t + b_ih + W_hh c_t + b_hh)       c_t: the context, h_{t-1} (detached)
     o_t = sigmoid(W_ho h_t + b_o)
@@ -26,7 +26,16 @@ import numpy as np
 import torch
 from numba import njit
 
+from rnnlab.cells.elman import ELMAN_SPEC
+from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels.common import ACTIVATION_CODES, activate, slope
+
+#: What the fused loop computes: the cell specs it serves, each with the values it serves of
+#: each of the spec's options. The loop below is Elman's step; ``activate`` and ``slope`` have
+#: a code for each of its nonlinearities.
+ONLINE_SPECS: dict[CellSpec, dict[str, tuple]] = {
+    ELMAN_SPEC: {"nonlinearity": ("tanh", "relu", "sigmoid")},
+}
 
 
 @dataclass
@@ -107,21 +116,47 @@ def _online_loop(x, y, w_ih, w_hh, b_ih, b_hh, w_ho, b_o, vel, context, lr, mome
             context[i] = h[i]
 
 
+def online_problem(layer, readout) -> str | None:
+    """Why the fused loop cannot train ``layer`` and ``readout`` (what it needs, and what it
+    got), or None where it can."""
+    spec = getattr(layer, "spec", None)
+    if spec not in ONLINE_SPECS:
+        served = " or ".join(s.name for s in ONLINE_SPECS)
+        if isinstance(spec, CellSpec):
+            got = f"a layer of the {spec.name} cell spec"
+        else:
+            got = f"{type(layer).__name__}, which has no cell spec"
+        return f"a layer of the {served} cell spec; got {got}"
+    options = layer.options
+    for name, values in ONLINE_SPECS[spec].items():
+        if options[name] not in values:
+            return f"{name} in ({', '.join(values)}); got {options[name]!r}"
+    if layer.num_layers != 1 or layer.bidirectional:
+        return (
+            f"one layer in one direction; got num_layers={layer.num_layers}, "
+            f"bidirectional={layer.bidirectional}"
+        )
+    if not layer.bias:
+        return "biases in the layer and the readout; got a layer with bias=False"
+    if readout.bias is None:
+        return "biases in the layer and the readout; got a readout without one"
+    return None
+
+
 def train_online(layer, readout, x, y, lr: float, momentum: float = 0.0,
                  state: OnlineState | None = None) -> tuple[np.ndarray, OnlineState]:  # fmt: skip
     """Run one online update per step of the stream ``x`` (T, I) -> targets ``y`` (T, O).
 
-    Updates the parameters of ``layer`` (an :class:`rnnlab.Elman`, one layer, one direction,
-    with bias) and ``readout`` (a ``torch.nn.Linear`` with bias) in place. Returns the loss
-    before each update (T,) and the state to pass to the next call (the context starts at the
-    layer's resting value f(0), 0.5 for sigmoid units, when ``state`` is None).
+    Updates the parameters of ``layer`` (a layer of a spec in :data:`ONLINE_SPECS`, as
+    :class:`rnnlab.Elman`; one layer, one direction, with bias) and ``readout`` (a
+    ``torch.nn.Linear`` with bias) in place; where it cannot, the ValueError says why
+    (:func:`online_problem`). Returns the loss before each update (T,) and the state to pass to
+    the next call (the context starts at the layer's resting value f(0), 0.5 for sigmoid units,
+    when ``state`` is None).
     """
-    from rnnlab.layers import Elman
-
-    if not isinstance(layer, Elman) or layer.num_layers != 1 or layer.bidirectional:
-        raise ValueError("train_online needs a one-layer, one-direction rnnlab.Elman layer")
-    if not layer.bias or readout.bias is None:
-        raise ValueError("train_online needs biases in the layer and the readout")
+    problem = online_problem(layer, readout)
+    if problem is not None:
+        raise ValueError(f"train_online needs {problem}")
     if x.dim() != 2 or y.dim() != 2 or x.shape[0] != y.shape[0]:
         raise ValueError(f"x must be (T, I) and y (T, O); got {tuple(x.shape)}, {tuple(y.shape)}")
     if not lr > 0 or not 0 <= momentum < 1:
@@ -141,6 +176,6 @@ def train_online(layer, readout, x, y, lr: float, momentum: float = 0.0,
         _online_loop(
             x.to(dtype).contiguous().numpy(), y.to(dtype).contiguous().numpy(), *arrays,
             tuple(state.velocity), state.context, float(lr), float(momentum),
-            ACTIVATION_CODES[layer.nonlinearity], first, losses,
+            ACTIVATION_CODES[layer.options["nonlinearity"]], first, losses,
         )  # fmt: skip
     return losses, state

@@ -44,11 +44,13 @@ def evaluate_baselines(
         features = vectorizer.fit(train[0])
         train_x, val_x, test_x = (features.transform(part[0]) for part in (train, val, test))
 
-        def validation(value, train_x=train_x, val_x=val_x, make=make):
-            predicted = make(value).fit(train_x, train[1]).predict(val_x)
+        fitted = {value: make(value).fit(train_x, train[1]) for value in grid}
+
+        def validation(value, fitted=fitted, val_x=val_x):
+            predicted = fitted[value].predict(val_x)
             return sum(scores(val[1], predicted, num_classes).values())
 
         best = max(grid, key=validation)
-        model = make(best).fit(train_x, train[1])
-        results[name] = {**scores(test[1], model.predict(test_x), num_classes), parameter: best}
+        predicted = fitted[best].predict(test_x)
+        results[name] = {**scores(test[1], predicted, num_classes), parameter: best}
     return results
