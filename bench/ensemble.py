@@ -19,6 +19,7 @@ from rnnlab.models.ensemble import Ensemble
 CASES = [  # (family, N, H, B, T, I)
     ("elman", 16, 20, 1, 1000, 3),
     ("gru", 8, 64, 32, 100, 16),
+    ("lstm", 8, 64, 32, 100, 16),
 ]
 FAMILIES = {"elman": rnnlab.Elman, "gru": rnnlab.GRU, "lstm": rnnlab.LSTM}
 
@@ -48,7 +49,9 @@ def case(family, N, H, B, T, I, repeats):
     pairs = [(seconds(together), seconds(one_by_one)) for _ in range(repeats)]
     t_ensemble = statistics.median(p[0] for p in pairs)
     t_singles = statistics.median(p[1] for p in pairs)
-    path = "member kernel" if family in ("elman",) else "members one by one"
+    with torch.no_grad():
+        served = ensemble.template.unroll_members(dict(ensemble.named_parameters()), x)
+    path = "members one by one" if served is None else "member kernel"
     print(
         f"{family:6s} N={N:<3d} H={H:<4d} B={B:<3d} T={T:<5d} {path:20s} "
         f"ensemble {1e3 * t_ensemble:8.2f} ms   {N} singles {1e3 * t_singles:8.2f} ms   "

@@ -34,6 +34,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ from rnnlab.cells.jordan import JORDAN_SPEC, JordanTrace
 from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import elman as elman_kernel
-from rnnlab.kernels import elman_members
+from rnnlab.kernels import elman_members, gru_members, lstm_members
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
@@ -469,7 +470,7 @@ class RecurrentLayer(nn.Module):
         one = x if x.dim() == 3 else x[0]
         one, lengths = self._check_input(one, lengths)  # the same checks as one member's call
         B, T, _ = one.shape
-        if B == 0:
+        if B == 0 or not kernel.serves(self, B):
             return None
         if state is None:
             parts = tuple(p.expand(N, *p.shape) for p in self._default_state(B, one))
@@ -495,9 +496,9 @@ class RecurrentLayer(nn.Module):
                 k = layer * self.num_directions + direction
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 p = {name: tensors.get(name + suffix) for name in self._parameter_names}
-                outputs_d, final_d = kernel(
-                    layer_input, tuple(part[:, k] for part in parts), lengths_array, p,
-                    self.options, direction == 1,
+                outputs_d, final_d = kernel.run(
+                    self, layer_input, tuple(part[:, k] for part in parts), lengths_array, p,
+                    direction == 1,
                 )  # fmt: skip
                 direction_outputs.append(outputs_d)
                 finals.append(final_d)
@@ -853,8 +854,29 @@ KERNELS: dict[CellSpec, FastKernel] = {
 }
 
 
-def _elman_members(x, state, lengths, p, options, reverse):
-    act = ACTIVATION_CODES[options["nonlinearity"]]
+def members_reference(layer: RecurrentLayer, lengths: np.ndarray, reverse: bool) -> Callable:
+    """One direction of N members as torch operations: the members one by one on the layer's
+    reference unroll (:meth:`RecurrentLayer._kernel_reference`), stacked. Takes a member
+    kernel's tensor arguments, ``(x, *state parts, *parameters)`` with N first (x (N, B, T, I),
+    or (B, T, I) shared), and returns ``(outputs, *final parts)``, N first. The oracle of the
+    member kernels, and what their gradients with a graph differentiate."""
+    kernel = KERNELS[layer.spec]
+    single = layer._kernel_reference(kernel, lengths, reverse)
+    returned = 1 + len(layer.spec.state_names)
+
+    def reference(x, *tensors):
+        N = tensors[0].shape[0]
+        members = [
+            single(x if x.dim() == 3 else x[k], *(None if t is None else t[k] for t in tensors))
+            for k in range(N)
+        ]
+        return tuple(torch.stack(items) for items in zip(*(m[:returned] for m in members)))
+
+    return reference
+
+
+def _elman_members(layer, x, state, lengths, p, reverse):
+    act = ACTIVATION_CODES[layer.options["nonlinearity"]]
     bound = partial(elman_members.reference, lengths=lengths, reverse=reverse, act=act)
     B, H = x.shape[-3], p["weight_hh"].shape[-1]
     small = B * H * H <= elman_members.INLINE_MAX_WORK
@@ -866,10 +888,46 @@ def _elman_members(x, state, lengths, p, options, reverse):
     return outputs, (h,)
 
 
-#: Kernels that run one layer and direction of N members at once (ensembles), per cell spec:
-#: ``(x, state parts (N, B, size), lengths, stacked params, options, reverse) -> (outputs
-#: (N, B, T, H), final parts)``. A spec that is not here runs its members one by one.
-MEMBER_KERNELS: dict[CellSpec, Callable] = {ELMAN_SPEC: _elman_members}
+def _gru_members(layer, x, state, lengths, p, reverse):
+    outputs, h = gru_members.GRUMembersFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
+        reverse, members_reference(layer, lengths, reverse),
+    )  # fmt: skip
+    return outputs, (h,)
+
+
+def _lstm_members(layer, x, state, lengths, p, reverse):
+    outputs, h, c = lstm_members.LSTMMembersFunction.apply(
+        x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_peephole"], lengths, reverse, members_reference(layer, lengths, reverse),
+    )  # fmt: skip
+    return outputs, (h, c)
+
+
+class MemberKernel(NamedTuple):
+    """A kernel that runs one layer and direction of N members at once (ensembles): ``run(layer,
+    x, state parts (N, B, size), lengths, stacked params, reverse) -> (outputs (N, B, T, H),
+    final parts)``; ``serves(layer, B)`` says where it is faster than the members one by one
+    (which run instead elsewhere)."""
+
+    run: Callable
+    serves: Callable[["RecurrentLayer", int], bool] = lambda layer, batch_size: True
+
+
+def _lstm_members_serve(layer: RecurrentLayer, batch_size: int) -> bool:
+    # At B H above 256 the members one by one on torch's fused LSTM (oneDNN) were faster:
+    # (N, B, H) = (8, 32, 64) 1.5x, (3, 64, 37) 1.8x, (4, 16, 128) 1.2x; at (8, 8, 32) even;
+    # below it the member kernel, (8, 1, 20) 1.4x and (16, 1, 20) 2.3x faster (bench/ensemble.py
+    # and the same grid on the 2-core development machine).
+    return batch_size * layer.hidden_size <= 256
+
+
+#: The member kernels, per cell spec. A spec that is not here runs its members one by one.
+MEMBER_KERNELS: dict[CellSpec, MemberKernel] = {
+    ELMAN_SPEC: MemberKernel(_elman_members),
+    GRU_SPEC: MemberKernel(_gru_members),
+    LSTM_SPEC: MemberKernel(_lstm_members, _lstm_members_serve),
+}
 
 
 # -- the families, as torch.nn names and orders their arguments -----------------------------

@@ -134,28 +134,51 @@ def test_classifier_probabilities_are_the_mean_of_the_members_softmax():
     assert ensemble.members() is not cached
 
 
-ELMAN_OPTIONS = {
-    "tanh": {},
-    "relu_2_layers_bidirectional": {"num_layers": 2, "nonlinearity": "relu", "bidirectional": True},
-    "sigmoid_no_bias": {"nonlinearity": "sigmoid", "bias": False},
+MEMBER_KERNEL_LAYERS = {  # every family with a member kernel, with the options it serves
+    "elman_tanh": lambda: rnnlab.Elman(3, 5, dtype=torch.float64),
+    "elman_relu_2_layers_bidirectional": lambda: rnnlab.Elman(
+        3, 5, 2, "relu", bidirectional=True, dtype=torch.float64
+    ),
+    "elman_sigmoid_no_bias": lambda: rnnlab.Elman(
+        3, 5, nonlinearity="sigmoid", bias=False, dtype=torch.float64
+    ),
+    "gru": lambda: rnnlab.GRU(3, 5, dtype=torch.float64),
+    "gru_2_layers_bidirectional": lambda: rnnlab.GRU(
+        3, 5, 2, bidirectional=True, dtype=torch.float64
+    ),
+    "gru_no_bias": lambda: rnnlab.GRU(3, 5, bias=False, dtype=torch.float64),
+    "lstm": lambda: rnnlab.LSTM(3, 5, dtype=torch.float64),
+    "lstm_2_layers_bidirectional": lambda: rnnlab.LSTM(
+        3, 5, 2, bidirectional=True, dtype=torch.float64
+    ),
+    "lstm_peephole_no_bias": lambda: rnnlab.LSTM(
+        3, 5, bias=False, peephole=True, dtype=torch.float64
+    ),
 }
 
 
-@pytest.mark.parametrize("options", sorted(ELMAN_OPTIONS))
+@pytest.mark.parametrize("layer", sorted(MEMBER_KERNEL_LAYERS))
 @pytest.mark.parametrize("shared", [True, False], ids=["shared_x", "x_per_member"])
-def test_the_elman_member_kernel_is_the_members_one_by_one(options, shared):
-    make = lambda: rnnlab.Elman(3, 5, dtype=torch.float64, **ELMAN_OPTIONS[options])  # noqa: E731
+def test_the_member_kernels_are_the_members_one_by_one(layer, shared):
+    make = MEMBER_KERNEL_LAYERS[layer]
     ensemble = Ensemble(make, 3, seeds=[1, 2, 3])
     shape = (2, 7, 3) if shared else (3, 2, 7, 3)
     x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     lengths = torch.tensor([7, 4])
-    D = 2 if "bidirectional" in options else 1
-    L = 2 if "2_layers" in options else 1
-    state = torch.randn(3, L * D, 2, 5, dtype=torch.float64, requires_grad=True)
-    found = ensemble(x, state, lengths)
-    expected = ensemble.forward_members(x, state, lengths)
+    template = ensemble.template
+    LD = template.num_layers * template.num_directions
+    state = [
+        torch.randn(3, LD, 2, 5, dtype=torch.float64, requires_grad=True)
+        for _ in template.spec.state_names
+    ]
+    state_arg = state[0] if len(state) == 1 else rnnlab.LSTMState(*state)
+    assert template.unroll_members(dict(ensemble.named_parameters()), x, state_arg, lengths)
+    found = ensemble(x, state_arg, lengths)
+    expected = ensemble.forward_members(x, state_arg, lengths)
+    found = [found[0], *state_tensors(found[1])]
+    expected = [expected[0], *state_tensors(expected[1])]
     weights = [torch.randn_like(t) for t in found]
-    inputs = [x, state, *ensemble.parameters()]
+    inputs = [x, *state, *ensemble.parameters()]
     grads = torch.autograd.grad(sum((f * w).sum() for f, w in zip(found, weights)), inputs)
     grads_expected = torch.autograd.grad(
         sum((e * w).sum() for e, w in zip(expected, weights)), inputs
@@ -164,8 +187,9 @@ def test_the_elman_member_kernel_is_the_members_one_by_one(options, shared):
         torch.testing.assert_close(f, e, rtol=0, atol=1e-12)
 
 
-def test_the_elman_member_kernel_gives_gradients_of_gradients():
-    make = lambda: rnnlab.Elman(2, 3, dtype=torch.float64)  # noqa: E731
+@pytest.mark.parametrize("family", [rnnlab.Elman, rnnlab.GRU, rnnlab.LSTM])
+def test_the_member_kernels_give_gradients_of_gradients(family):
+    make = lambda: family(2, 3, dtype=torch.float64)  # noqa: E731
     ensemble = Ensemble(make, 2, seeds=[0, 1])
     x = torch.randn(2, 4, 2, dtype=torch.float64, requires_grad=True)
     lengths = torch.tensor([4, 2])
@@ -194,8 +218,12 @@ def test_the_member_kernel_serves_only_what_it_can():
     assert ensemble.template.unroll_members(tensors, x) is not None  # evaluation mode: served
     ensemble.template.train()
     assert ensemble.template.unroll_members(tensors, x) is None  # active dropout: one by one
-    gru = Ensemble(lambda: rnnlab.GRU(3, 4), 2)
-    assert gru.template.unroll_members(dict(gru.named_parameters()), x) is None  # no kernel yet
+    jordan = Ensemble(lambda: rnnlab.Jordan(3, 4, 2), 2)
+    assert jordan.template.unroll_members(dict(jordan.named_parameters()), x) is None  # none yet
+    lstm = Ensemble(lambda: rnnlab.LSTM(3, 64), 2)  # B H = 128: served; 320: torch's fused LSTM
+    assert lstm.template.unroll_members(dict(lstm.named_parameters()), x) is not None
+    wide = torch.randn(5, 5, 3)
+    assert lstm.template.unroll_members(dict(lstm.named_parameters()), wide) is None
     with pytest.raises(ValueError, match=r"state h must have shape \(N, L\*D, B, size\)"):
         ensemble.eval()
         ensemble(x, torch.zeros(2, 2, 4))

@@ -73,8 +73,8 @@ def _members_products(w, h, pre):
     """pre[i, n] += sum_j w[i, j, n] h[j, n]: every member's W_hh h at once, members innermost
     (w (H, H, N), h (H, N), pre (H, N)), so the compiler vectorises across members."""
     H, N = h.shape
-    for i in range(H):
-        for j in range(H):
+    for j in range(H):  # j outermost: consecutive updates go to different rows of pre, so
+        for i in range(H):  # none waits for the store of the one before it
             for n in range(N):
                 pre[i, n] += w[i, j, n] * h[j, n]
 

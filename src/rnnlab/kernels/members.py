@@ -1,0 +1,57 @@
+"""What the member kernels share (:mod:`rnnlab.kernels.gru_members`,
+:mod:`rnnlab.kernels.lstm_members`): the GEMMs before and after their loops.
+
+Inside those kernels every array of N members is member-first and then time-major, (N, T, B,
+...): one step of all members, ``a[:, t]``, is N matrices a batched product takes as they are,
+and the products over all steps after the loop are batched products of (N, T B, ...) views,
+with no copy.
+"""
+
+import numpy as np
+import torch
+
+
+def input_projections(x, w_ih):
+    """``x W_ih^T`` of every step and member, (N, T, B, G), and x time-major as the weight
+    gradients need it: (T B, I) when x (B, T, I) is shared, else (N, T B, I)."""
+    N, G, I = w_ih.shape
+    B, T = x.shape[-3], x.shape[-2]
+    if x.dim() == 3:
+        xt = x.transpose(0, 1).reshape(T * B, I)
+    else:
+        xt = x.transpose(1, 2).reshape(N, T * B, I)
+    return torch.matmul(xt, w_ih.transpose(1, 2)).view(N, T, B, G), xt
+
+
+def input_gradients(dgi, xt, w_ih, shared: bool):
+    """dx ((B, T, I) shared, else (N, B, T, I)) and dW_ih (N, G, I) from dgi (N, T, B, G)."""
+    N, T, B, G = dgi.shape
+    I = w_ih.shape[2]
+    flat = dgi.reshape(N, T * B, G)  # a view where the last dimension is whole, else a copy
+    dx = torch.bmm(flat, w_ih).view(N, T, B, I)
+    dx = dx.sum(0).transpose(0, 1) if shared else dx.transpose(1, 2)
+    return dx, torch.matmul(flat.transpose(1, 2), xt)
+
+
+def states_before(after, first, lengths: np.ndarray, reverse: bool):
+    """The state before every step, (N, T, B, H), right at every valid step (0 or ``first``
+    at padded ones), from ``after`` (N, T, B, H), the state after every step with 0 at padded
+    steps, and ``first`` (N, B, H), the initial state (as
+    :func:`rnnlab.kernels.common.previous_states` for one network)."""
+    if not reverse:  # a row active at t >= 1 was active at t - 1
+        return torch.cat([first[:, None], after[:, :-1]], dim=1)
+    shifted = torch.cat([after[:, 1:], first[:, None]], dim=1)
+    T = after.shape[1]
+    if (lengths == T).all():
+        return shifted
+    # A row whose step t + 1 is padding starts at t, from ``first``.
+    next_active = torch.from_numpy(np.arange(1, T + 1)[:, None] < lengths[None, :])  # (T, B)
+    return torch.where(next_active[None, :, :, None], shifted, first[:, None])
+
+
+def recurrent_gradient(dg, after, first, lengths: np.ndarray, reverse: bool):
+    """dW_hh (N, G, H) = sum over steps of dg_t^T s_t, s_t the state before step t: dg (N, T,
+    B, G), 0 at padded steps; ``after`` and ``first`` as :func:`states_before` takes them."""
+    N, T, B, G = dg.shape
+    before = states_before(after, first, lengths, reverse)
+    return torch.bmm(dg.view(N, T * B, G).transpose(1, 2), before.view(N, T * B, -1))
