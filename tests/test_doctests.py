@@ -14,6 +14,8 @@ MODULES = (
     "rnnlab.cells.jordan",
     "rnnlab.cells.gru",
     "rnnlab.cells.lstm",
+    "rnnlab.cells.ctrnn",
+    "rnnlab.reference.ctrnn",
     "rnnlab.models.readout",
     "rnnlab.tasks.base",
 )

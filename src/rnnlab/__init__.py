@@ -3,11 +3,13 @@
 The table of contents:
 
 Layers (batch-first sequences, torch.nn's parameter names and state layout)
-    :class:`Elman`, :class:`Jordan`, :class:`GRU`, :class:`LSTM`, and the state
-    :class:`LSTMState`; ``layer.record(x)`` returns :class:`ElmanTrace`,
-    :class:`JordanTrace`, :class:`GRUTrace` or :class:`LSTMTrace`.
+    :class:`Elman`, :class:`Jordan`, :class:`GRU`, :class:`LSTM`, :class:`CTRNN` (continuous
+    time, Dale's law), and the state :class:`LSTMState`; ``layer.record(x)`` returns
+    :class:`ElmanTrace`, :class:`JordanTrace`, :class:`GRUTrace`, :class:`LSTMTrace` or
+    :class:`CTRNNTrace`.
 Cells (one time step, ``y_t, state = cell(x_t, state)``)
-    :class:`ElmanCell`, :class:`JordanCell`, :class:`GRUCell`, :class:`LSTMCell`.
+    :class:`ElmanCell`, :class:`JordanCell`, :class:`GRUCell`, :class:`LSTMCell`,
+    :class:`CTRNNCell`.
 NumPy reference (forward pass and hand-derived backpropagation through time)
     :mod:`rnnlab.reference`.
 Tasks (seeded stimulus generators and loaders of real data)
@@ -29,10 +31,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names as type checkers and editors see them
     from rnnlab import reference, tasks
-    from rnnlab.cells import CellSpec, ElmanCell, GRUCell, JordanCell, LSTMCell, LSTMState
+    from rnnlab.cells import (
+        CellSpec,
+        CTRNNCell,
+        ElmanCell,
+        GRUCell,
+        JordanCell,
+        LSTMCell,
+        LSTMState,
+    )
     from rnnlab.layers import (
+        CTRNN,
         GRU,
         LSTM,
+        CTRNNTrace,
         Elman,
         ElmanTrace,
         GRUTrace,
@@ -48,6 +60,8 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
 # Where each public name lives. They are imported on first use (PEP 562), so that
 # `rnnlab --help` and `rnnlab list` answer without importing torch.
 _MODULE_OF = {
+    "CTRNN": "rnnlab.layers",
+    "CTRNNTrace": "rnnlab.layers",
     "GRU": "rnnlab.layers",
     "LSTM": "rnnlab.layers",
     "Elman": "rnnlab.layers",
@@ -58,6 +72,7 @@ _MODULE_OF = {
     "LSTMTrace": "rnnlab.layers",
     "RecurrentLayer": "rnnlab.layers",
     "CellSpec": "rnnlab.cells",
+    "CTRNNCell": "rnnlab.cells",
     "ElmanCell": "rnnlab.cells",
     "GRUCell": "rnnlab.cells",
     "JordanCell": "rnnlab.cells",
@@ -89,8 +104,11 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "CTRNN",
     "GRU",
     "LSTM",
+    "CTRNNCell",
+    "CTRNNTrace",
     "CellSpec",
     "Elman",
     "ElmanCell",

@@ -32,6 +32,7 @@ MODELS = {
     "jordan": "Jordan (1986) network: the context is the previous output",
     "gru": "gated recurrent unit (Cho et al. 2014), as torch.nn.GRU",
     "lstm": "long short-term memory (Hochreiter & Schmidhuber 1997), as torch.nn",
+    "ctrnn": "continuous-time rate network (Song et al. 2016), with Dale's law",
 }
 
 

@@ -1,4 +1,5 @@
-"""Recurrent layers over whole sequences: the one unroll of a cell spec; Elman, Jordan, GRU, LSTM.
+"""Recurrent layers over whole sequences: the one unroll of a cell spec; Elman, Jordan, GRU, LSTM
+and the continuous-time CTRNN.
 
 Every layer stacks ``num_layers`` layers of one cell family, optionally in both directions,
 and unrolls them over a batch-first sequence::
@@ -11,9 +12,11 @@ and unrolls them over a batch-first sequence::
 one file in :mod:`rnnlab.cells`): the parameters, the one validation of a call, the state
 helpers, the unroll, ``record`` and empty batches. :class:`Elman`, :class:`Jordan`,
 :class:`GRU` and :class:`LSTM` are thin constructors over their specs with torch.nn's
-signatures. Parameter names are torch.nn's (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), so
-state dicts move between ``rnnlab.LSTM`` and ``torch.nn.LSTM(..., batch_first=True)`` both ways
-and the results agree.
+signatures; :class:`CTRNN` adds what a call draws (its noise, :meth:`_per_step_tensors`), its
+buffers (connectivity masks, Dale's signs between layers) and its learned initial state.
+Parameter names are torch.nn's (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), so state
+dicts move between ``rnnlab.LSTM`` and ``torch.nn.LSTM(..., batch_first=True)`` both ways and
+the results agree.
 
 Two paths compute the same function (``path=``, :mod:`rnnlab.kernels.dispatch`). The default,
 ``"auto"``, runs a family's fast kernels from :mod:`rnnlab.kernels` wherever they can serve the
@@ -42,12 +45,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from rnnlab.cells import ctrnn
 from rnnlab.cells.base import check_bool, check_size
+from rnnlab.cells.ctrnn import CTRNN_SPEC, CTRNNTrace, CTRNNWeights
 from rnnlab.cells.elman import ELMAN_SPEC, ElmanTrace
 from rnnlab.cells.gru import GRU_SPEC, GRUTrace
 from rnnlab.cells.jordan import JORDAN_SPEC, JordanTrace
 from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
 from rnnlab.cells.spec import CellSpec
+from rnnlab.kernels import ctrnn as ctrnn_kernel
 from rnnlab.kernels import elman as elman_kernel
 from rnnlab.kernels import elman_members, gru_members, lstm_members
 from rnnlab.kernels import gru as gru_kernel
@@ -63,10 +69,12 @@ from rnnlab.kernels.dispatch import (
 )
 
 __all__ = [
+    "CTRNN",
     "GRU",
     "KERNELS",
     "LSTM",
     "MEMBER_KERNELS",
+    "CTRNNTrace",
     "Elman",
     "ElmanTrace",
     "FastKernel",
@@ -259,7 +267,11 @@ class RecurrentLayer(nn.Module):
         Jordan's ``weight_ho`` and ``bias_ho``, the LSTM's ``weight_peephole``.
         """
         return [
-            [p for p in self._step_parameters(layer, direction).values() if p is not None]
+            [
+                p
+                for name, p in self._step_parameters(layer, direction).items()
+                if name in self._parameter_names and p is not None
+            ]
             for layer in range(self.num_layers)
             for direction in range(self.num_directions)
         ]
@@ -275,6 +287,7 @@ class RecurrentLayer(nn.Module):
         if use_fast and not record and lengths is None and self._has_fused_kernel(B):
             return KERNELS[self.spec].fused_unroll(self, x, parts)
         states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
+        per_step = self._per_step_tensors(x)  # the CTRNN's noise; nothing for the others
         if use_fast:
             run_direction = self._fast_direction
             # The kernels take every row's number of valid steps, as int64 on the CPU.
@@ -293,10 +306,10 @@ class RecurrentLayer(nn.Module):
             direction_outputs = []
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
+                p = {**self._step_parameters(layer, direction), **per_step[k]}
                 outputs_d, final_d, trace_d = run_direction(
-                    layer_input, states[k], mask, self._step_parameters(layer, direction),
-                    reverse=direction == 1, record=record,
-                )  # fmt: skip
+                    layer_input, states[k], mask, p, reverse=direction == 1, record=record
+                )
                 direction_outputs.append(outputs_d)
                 finals.append(final_d)
                 traces.append(trace_d)
@@ -316,27 +329,34 @@ class RecurrentLayer(nn.Module):
         x (B, T, I_l) -> outputs (B, T, S), the final state, and (with ``record``) the trace
         items stacked to (B, T, ...). ``mask`` (B, T) marks the valid steps, or None for all.
         """
-        step, options, out = self.spec.step, self.options, self.spec.output_part
+        step, options, spec = self.spec.step, self.options, self.spec
         T = x.shape[1]
         outputs: list[torch.Tensor | None] = [None] * T
         kept: list[tuple[torch.Tensor, ...] | None] = [None] * T
+        # The tensors a call gives one per step (B, T, ...), which each step sees at its t.
+        sequences = {name: p[name] for name in spec.per_step if p.get(name) is not None}
         for t in reversed(range(T)) if reverse else range(T):
-            new_state, items = step(x[:, t], state, p, options)
+            p_t = {**p, **{name: s[:, t] for name, s in sequences.items()}} if sequences else p
+            new_state, items = step(x[:, t], state, p_t, options)
             if mask is not None:
                 valid = mask[:, t]  # (B,)
                 # Past its end a sequence keeps its state; in reverse it has not started yet.
                 new_state = tuple(_where(valid, new, old) for new, old in zip(new_state, state))
                 items = tuple(_where(valid, item, torch.zeros_like(item)) for item in items)
             state = new_state
-            outputs[t] = (
-                state[out]
-                if mask is None
-                else _where(valid, state[out], torch.zeros_like(state[out]))
-            )
+            output = spec.outputs_from(state, options)
+            outputs[t] = output if mask is None else _where(valid, output, torch.zeros_like(output))
             if record:
                 kept[t] = items
         trace = tuple(torch.stack(column, dim=1) for column in zip(*kept)) if record else ()
         return torch.stack(outputs, dim=1), state, trace
+
+    def _per_step_tensors(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """What this call gives each layer and direction (index ``layer * D + direction``)
+        beside its parameters: tensors named in the spec's ``per_step``, each (B, T, ...),
+        which every step sees at its own t. None for the families here but the CTRNN, which
+        draws its noise in this method."""
+        return [{} for _ in range(self.num_layers * self.num_directions)]
 
     def _unroll_empty_batch(self, x, parts: State, record: bool):
         """A batch of no sequences (B = 0): outputs (0, T, D*H), state (L*D, 0, H), as torch.nn.
@@ -359,7 +379,7 @@ class RecurrentLayer(nn.Module):
                 new_state, items = self.spec.step(
                     layer_input, state_k, self._step_parameters(layer, direction), options
                 )
-                direction_outputs.append(new_state[self.spec.output_part])
+                direction_outputs.append(self.spec.outputs_from(new_state, options))
                 finals.append(new_state)
                 traces.append(tuple(_repeat_in_time(item, T) for item in items))
             layer_input = _cat(direction_outputs)
@@ -828,7 +848,23 @@ def _lstm_fused_unroll(layer: RecurrentLayer, x: torch.Tensor, parts: State):
     return outputs, (h, c), None
 
 
+def _ctrnn_effective(x, *tensors, options):
+    """:func:`rnnlab.cells.ctrnn.step_tensors` of the CTRNN kernel's tensor arguments."""
+    return ctrnn.step_tensors(x, dict(zip(_CTRNN_TENSORS, tensors)), options)
+
+
+def _ctrnn_direction(x, state, lengths, p, options, reverse, compiled, reference):
+    effective = partial(_ctrnn_effective, options=options)
+    outputs, v, currents = ctrnn_kernel.CTRNNFunction.apply(
+        x, state[0], *(p.get(name) for name in _CTRNN_TENSORS), lengths, reverse,
+        ctrnn_kernel.RATE_CODES[options["nonlinearity"]], compiled, effective, reference,
+    )  # fmt: skip
+    return outputs, (v,), (outputs, currents)
+
+
 _KERNEL_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+# The CTRNN kernel's tensors after the state: parameters, buffers and the call's noise.
+_CTRNN_TENSORS = (*_KERNEL_PARAMETERS, "log_tau", "mask_hh", "sign_ih", "noise_hh", "noise_ih")
 
 #: The fast paths, one per cell spec that has one: the whole registry, in plain sight. A spec
 #: that is not here runs the reference unroll (and ``path="fast"`` says so).
@@ -851,6 +887,7 @@ KERNELS: dict[CellSpec, FastKernel] = {
         fused=_lstm_fused,
         fused_unroll=_lstm_fused_unroll,
     ),
+    CTRNN_SPEC: FastKernel(_ctrnn_direction, _CTRNN_TENSORS, trace=(1,), gates=1),
 }
 
 
@@ -1166,6 +1203,174 @@ class LSTM(RecurrentLayer):
             bidirectional, path=path, device=device, dtype=dtype, proj_size=proj_size,
             peephole=peephole, forget_bias=forget_bias,
         )  # fmt: skip
+
+
+class CTRNN(RecurrentLayer):
+    r"""Continuous-time rate networks over sequences (Song, Yang & Wang 2016; Yang et al.
+    2019): Euler steps of ``tau dv/dt = -v + W_hh f(v) + W_ih x + b + noise``, with Dale's law,
+    connectivity masks, learned time constants and a learned initial state (the equations,
+    defaults and sources are in :mod:`rnnlab.cells.ctrnn`).
+
+    Each layer and direction computes, with ``alpha = dt / tau``::
+
+        v_t = (1 - alpha) v_{t-1} + alpha (W_hh f(v_{t-1}) + b_hh + W_ih x_t + b_ih)
+              + sigma_rec sqrt(2 alpha) xi_t
+        h_t = f(v_t)
+
+    **The outputs are the rates h_t**, which the layer above reads; **the state is the
+    currents v** (the final ``state`` is v at each sequence's last step; ``f(state)`` is the
+    last output). ``record`` returns :class:`CTRNNTrace`: ``hidden`` (the rates) and
+    ``currents``. Noise (``sigma_rec``, ``sigma_in``) is drawn in training mode only, or also
+    in eval with ``noise_in_eval=True``; from the layer's generator seeded with ``seed`` (its
+    draws continue from call to call), else from torch's global generator.
+
+    The arguments come in :class:`Elman`'s (torch.nn.RNN's) positional order,
+    ``CTRNN(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout,
+    bidirectional)``; the rest are keyword-only.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path:
+            as for :class:`Elman`.
+        nonlinearity: f, ``"relu"`` (pycog's default), ``"softplus"``, ``"tanh"``,
+            ``"retanh"`` (max(0, tanh)) or ``"sigmoid"``.
+        tau: the time constant, > 0 (default 100, pycog's 100 ms, in the units of ``dt``).
+        dt: the Euler step, > 0 (default ``tau / 5``: alpha = 0.2).
+        learn_tau: learn one time constant per unit and layer, ``tau_i = exp(log_tau_i)``
+            (always positive), starting at ``tau``; ``dt`` stays fixed.
+        sigma_rec: the recurrent noise's sigma, >= 0 (pycog's default is 0.15; here 0).
+        sigma_in: the input noise's sigma, >= 0; noise of s.d. ``sqrt(2 tau / dt) sigma_in``
+            is added to the inputs of the first layer.
+        noise_in_eval: draw noise in eval mode too.
+        seed: seed of the layer's own noise generator (an int >= 0), or None for torch's.
+        dale: Dale's law: ``floor(excitatory_fraction * H)`` excitatory units (the first),
+            the rest inhibitory; the weights a step applies are ``|W_hh| diag(s)`` and
+            ``|W_ih|`` (``|W_ih| diag(s)`` of the units below, for a layer above the first).
+        excitatory_fraction: in (0, 1), default 0.8; only with ``dale=True``.
+        connectivity: an (H, H) tensor that multiplies every layer's ``W_hh`` (0 removes a
+            connection); non-negative under Dale. Kept as the buffers ``mask_hh_l{l}``, which
+            state dicts save.
+        v0: the value the currents start from (default 0).
+        learn_v0: learn the initial currents, the parameters ``v0_l{l}`` (H,), from ``v0``.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H).
+
+    Parameters:
+        ``weight_ih_l{l}`` (H, I or D*H), ``weight_hh_l{l}`` (H, H), ``bias_ih_l{l}`` and
+        ``bias_hh_l{l}`` (H,) (torch.nn.RNN's, so weights move to and from :class:`Elman`),
+        ``log_tau_l{l}`` (H,) with ``learn_tau``, ``v0_l{l}`` (H,) with ``learn_v0``; suffix
+        ``_reverse`` for the reverse direction. See :func:`rnnlab.cells.ctrnn.ctrnn_initialise`.
+
+    Example:
+        >>> net = CTRNN(3, 10, dale=True, sigma_rec=0.15, seed=0)
+        >>> outputs, state = net(torch.rand(4, 7, 3))
+        >>> tuple(outputs.shape), tuple(state.shape), net.excitatory_units.tolist()
+        ((4, 7, 10), (1, 4, 10), [0, 1, 2, 3, 4, 5, 6, 7])
+        >>> bool((net.effective_weights().weight_hh[:, 8:] <= 0).all())
+        True
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "relu",
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        tau: float = 100.0,
+        dt: float | None = None,
+        learn_tau: bool = False,
+        sigma_rec: float = 0.0,
+        sigma_in: float = 0.0,
+        noise_in_eval: bool = False,
+        seed: int | None = None,
+        dale: bool = False,
+        excitatory_fraction: float | None = None,
+        connectivity: torch.Tensor | None = None,
+        v0: float = 0.0,
+        learn_v0: bool = False,
+        path: str | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            CTRNN_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype, nonlinearity=nonlinearity,
+            tau=tau, dt=dt, learn_tau=learn_tau, sigma_rec=sigma_rec, sigma_in=sigma_in,
+            noise_in_eval=noise_in_eval, seed=seed, dale=dale,
+            excitatory_fraction=excitatory_fraction, v0=v0, learn_v0=learn_v0,
+        )  # fmt: skip
+        mask = ctrnn.check_connectivity(connectivity, self.hidden_size, self.dale)
+        like = self._first_parameter()
+        for layer in range(self.num_layers):
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                if mask is not None:
+                    self.register_buffer("mask_hh" + suffix, mask.to(like))
+                if self.dale and layer > 0:  # the layer below's units, both directions
+                    signs = ctrnn.unit_signs(self.hidden_size, self.excitatory_fraction, like)
+                    signs = signs.repeat(self.num_directions)
+                    self.register_buffer("sign_ih" + suffix, signs, persistent=False)
+        self.noise = ctrnn.NoiseSource(self.seed)
+
+    def _step_parameters(self, layer: int, direction: int) -> dict[str, torch.Tensor | None]:
+        """The parameters, and the buffers a step reads: ``mask_hh`` (with a connectivity
+        mask) and ``sign_ih`` (under Dale, above the first layer); None where absent."""
+        p = super()._step_parameters(layer, direction)
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        for name in ("mask_hh", "sign_ih"):
+            p[name] = getattr(self, name + suffix, None)
+        return p
+
+    def _per_step_tensors(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """The noise of this call, standard normal, where it draws any (see the class): the
+        inputs' (B, T, I) for the first layer, then each layer and direction's (B, T, H)."""
+        found = super()._per_step_tensors(x)
+        if not ctrnn.noise_active(self, self.options):
+            return found
+        B, T, I = x.shape
+        if self.sigma_in > 0:  # the same noisy inputs reach both directions
+            noise_ih = self.noise.normal((B, T, I), x)
+            for direction in range(self.num_directions):
+                found[direction]["noise_ih"] = noise_ih
+        if self.sigma_rec > 0:
+            for extra in found:
+                extra["noise_hh"] = self.noise.normal((B, T, self.hidden_size), x)
+        return found
+
+    def _default_state(self, batch_size: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``v0`` everywhere, or with ``learn_v0`` the learned ``v0_l{l}`` of each layer and
+        direction, expanded over the batch (gradients reach them)."""
+        if not self.learn_v0:
+            return super()._default_state(batch_size, like)
+        v0 = torch.stack(
+            [
+                getattr(self, f"v0_l{layer}" + ("_reverse" if direction else ""))
+                for layer in range(self.num_layers)
+                for direction in range(self.num_directions)
+            ]
+        )  # (L*D, H)
+        return (v0[:, None, :].expand(-1, batch_size, -1),)
+
+    def effective_weights(self, layer: int = 0, reverse: bool = False) -> CTRNNWeights:
+        """The weights one layer and direction's steps apply now, after Dale's law and the
+        mask: ``weight_ih`` (H, I or D*H) and ``weight_hh`` (H, H), with gradients."""
+        layer = check_size("layer", layer, minimum=0)
+        if layer >= self.num_layers:
+            raise ValueError(f"layer must be in [0, {self.num_layers - 1}]; got {layer}")
+        if check_bool("reverse", reverse) and not self.bidirectional:
+            raise ValueError("reverse=True needs a bidirectional layer")
+        return ctrnn.effective_weights(self._step_parameters(layer, int(reverse)), self.options)
+
+    @property
+    def excitatory_units(self) -> torch.Tensor:
+        """The indices of every layer's excitatory units under Dale's law, the first
+        ``floor(excitatory_fraction * H)``: the units a readout should read."""
+        return ctrnn.excitatory_indices(self.hidden_size, self.options)
 
 
 # -- state helpers ------------------------------------------------------------------------

@@ -302,7 +302,7 @@ def _prepare(layer, x: torch.Tensor, state) -> tuple[_Recurrence, torch.Tensor, 
             outputs = []
             for t in range(inputs.shape[1]):
                 s = recurrence.step(inputs[:, t], s)
-                outputs.append(s[recurrence.output_part])
+                outputs.append(layer.spec.outputs_from(s, layer.options))  # the CTRNN's f(v)
             inputs = torch.stack(outputs, dim=1)
     initial = tuple(part[L - 1].detach() for part in parts)
     return recurrences[-1], inputs, initial

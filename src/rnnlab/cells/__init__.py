@@ -3,8 +3,10 @@
 :mod:`rnnlab.cells.spec`
     :class:`CellSpec`, what a family is for the layers, ``record`` and the analysis.
 :mod:`rnnlab.cells.elman`, :mod:`~rnnlab.cells.jordan`, :mod:`~rnnlab.cells.gru`,
-:mod:`~rnnlab.cells.lstm`
-    The families: ``ELMAN_SPEC`` and ``elman_step`` beside :class:`ElmanCell`, and so on.
+:mod:`~rnnlab.cells.lstm`, :mod:`~rnnlab.cells.ctrnn`
+    The families: ``ELMAN_SPEC`` and ``elman_step`` beside :class:`ElmanCell`, and so on;
+    ``CTRNN_SPEC`` and ``ctrnn_step`` beside :class:`CTRNNCell`, the continuous-time rate
+    network with Dale's law.
 :mod:`rnnlab.cells.base`
     What the cells share: the one contract, size and switch checks, torch.nn's initialisation.
 :mod:`rnnlab.cells.activations`
@@ -12,6 +14,7 @@
 """
 
 from rnnlab.cells.base import RecurrentCell
+from rnnlab.cells.ctrnn import CTRNN_SPEC, CTRNNCell, CTRNNTrace, CTRNNWeights, ctrnn_step
 from rnnlab.cells.elman import ELMAN_SPEC, ElmanCell, ElmanTrace, elman_step
 from rnnlab.cells.gru import GRU_SPEC, GRUCell, GRUTrace, gru_step
 from rnnlab.cells.jordan import JORDAN_SPEC, JordanCell, JordanTrace, jordan_step
@@ -19,10 +22,14 @@ from rnnlab.cells.lstm import LSTM_SPEC, LSTMCell, LSTMState, LSTMTrace, lstm_st
 from rnnlab.cells.spec import CellSpec
 
 __all__ = [
+    "CTRNN_SPEC",
     "ELMAN_SPEC",
     "GRU_SPEC",
     "JORDAN_SPEC",
     "LSTM_SPEC",
+    "CTRNNCell",
+    "CTRNNTrace",
+    "CTRNNWeights",
     "CellSpec",
     "ElmanCell",
     "ElmanTrace",
@@ -34,6 +41,7 @@ __all__ = [
     "LSTMState",
     "LSTMTrace",
     "RecurrentCell",
+    "ctrnn_step",
     "elman_step",
     "gru_step",
     "jordan_step",

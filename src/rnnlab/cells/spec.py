@@ -109,6 +109,15 @@ class CellSpec:
             state is given (Elman's sigmoid context starts at 0.5). Default ``(0.0,)``.
         output_part: which state part a direction outputs, and the layer above reads; its
             size is ``state_sizes(...)[output_part]``. Default 0 (h; Jordan's y).
+        output: optional ``(state, options) -> (B, size)``, what a direction outputs at a step
+            when it is not a state part itself but a function of one, of the size of part
+            ``output_part``: the continuous-time network carries its units' currents ``v``
+            and outputs their rates f(v). None (the default) outputs the part itself. Read it
+            through :meth:`outputs_from`.
+        per_step: names of tensors that a call gives a layer and direction beside its
+            parameters, one for every step, (B, T, ...), which ``step`` receives in ``params``
+            sliced at its step, (B, ...), or not at all (None) when the call has none: the
+            continuous-time network's noise. Default none.
         state_type: the public state of a layer: None for one tensor (L*D, B, size), or a
             NamedTuple with one field per part (:class:`rnnlab.LSTMState`), which the layer
             also accepts as a plain tuple.
@@ -132,6 +141,8 @@ class CellSpec:
     state_sizes: Callable[[int, Options], tuple[int, ...]] = hidden_sized
     rest_values: Callable[[Options], tuple[float, ...]] = at_zero
     output_part: int = 0
+    output: Callable[[State, Options], torch.Tensor] | None = None
+    per_step: tuple[str, ...] = ()
     state_type: type | None = None
     state_layout: str | None = None
     initialise: Callable[..., None] = uniform_init
@@ -156,6 +167,13 @@ class CellSpec:
                 f"{self.name}: state_type must be a NamedTuple with the fields {self.state_names}; "
                 f"got {self.state_type!r}"
             )
+
+    def outputs_from(self, state: State, options: Options) -> torch.Tensor:
+        """What a direction outputs, and the layer above reads, after a step that left
+        ``state``: :attr:`output` of it, or its part :attr:`output_part`."""
+        if self.output is None:
+            return state[self.output_part]
+        return self.output(state, options)
 
 
 def spectral_norm(weight: torch.Tensor) -> float:

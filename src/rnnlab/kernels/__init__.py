@@ -26,6 +26,9 @@ every size where torch's BLAS can serve it).
     Jordan (the context is the previous output).
 :mod:`rnnlab.kernels.gru`
     GRU (torch's variant).
+:mod:`rnnlab.kernels.ctrnn`
+    The continuous-time rate network (its leaky Euler recurrence on the weights a step applies;
+    Dale's law, masks and time constants reach the parameters through autograd).
 :mod:`rnnlab.kernels.lstm`
     LSTM with optional peepholes. Without peepholes and ``lengths``, the layer calls torch's
     fused LSTM (oneDNN on the CPU) instead below a size (``dispatch.FUSED_LSTM_MAX_WORK``),

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from rnnlab.errors import ConfigError
-from rnnlab.layers import GRU, LSTM, Elman, Jordan, RecurrentLayer
+from rnnlab.layers import CTRNN, GRU, LSTM, Elman, Jordan, RecurrentLayer
 from rnnlab.losses import Targets
 from rnnlab.memory import available_memory, format_bytes
 from rnnlab.models.readout import Network, SequenceNetwork
@@ -73,8 +73,31 @@ class LSTMConfig(_LayerConfig):
     forget_bias: float | None = None
 
 
+class CTRNNConfig(_LayerConfig):
+    """``[model] kind = "ctrnn"``: continuous-time rate units, optionally with Dale's law
+    (:class:`rnnlab.CTRNN`). A connectivity mask is a tensor: the Python API sets it, a config
+    cannot. The readout reads every unit, the inhibitory ones too."""
+
+    kind: Literal["ctrnn"]
+    nonlinearity: Literal["relu", "softplus", "tanh", "retanh", "sigmoid"] = "relu"
+    tau: float = Field(100.0, gt=0, description="the time constant, in the units of dt")
+    dt: float | None = Field(None, gt=0, description="the Euler step (default: tau / 5)")
+    learn_tau: bool = Field(False, description="learn one time constant per unit")
+    sigma_rec: float = Field(0.0, ge=0, description="recurrent noise, s.d. sqrt(2 dt/tau) x it")
+    sigma_in: float = Field(0.0, ge=0, description="input noise, s.d. sqrt(2 tau/dt) x it")
+    noise_in_eval: bool = Field(False, description="draw the noise in evaluation too")
+    seed: int | None = Field(None, ge=0, description="the noise's own seed (default: torch's)")
+    dale: bool = Field(False, description="Dale's law: excitatory and inhibitory units")
+    excitatory_fraction: float | None = Field(
+        None, gt=0, lt=1, description="the share of excitatory units under Dale (default 0.8)"
+    )
+    v0: float = Field(0.0, description="the currents' initial value")
+    learn_v0: bool = Field(False, description="learn the initial currents")
+
+
 ModelConfig = Annotated[
-    ElmanConfig | JordanConfig | GRUConfig | LSTMConfig, Field(discriminator="kind")
+    ElmanConfig | JordanConfig | GRUConfig | LSTMConfig | CTRNNConfig,
+    Field(discriminator="kind"),
 ]
 
 MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
@@ -82,6 +105,7 @@ MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
     "jordan": (JordanConfig, "Jordan (1986) network: the context is the previous output"),
     "gru": (GRUConfig, "gated recurrent unit (Cho et al. 2014), as torch.nn.GRU"),
     "lstm": (LSTMConfig, "long short-term memory (Hochreiter & Schmidhuber 1997), as torch.nn"),
+    "ctrnn": (CTRNNConfig, "continuous-time rate network (Song et al. 2016), with Dale's law"),
 }
 
 
@@ -225,6 +249,23 @@ LAYERS: dict[str, tuple[type[RecurrentLayer], tuple[str, ...]]] = {
     "jordan": (Jordan, ("output_size", "nonlinearity", "output_nonlinearity")),
     "gru": (GRU, ()),
     "lstm": (LSTM, ("peephole", "forget_bias")),
+    "ctrnn": (
+        CTRNN,
+        (
+            "nonlinearity",
+            "tau",
+            "dt",
+            "learn_tau",
+            "sigma_rec",
+            "sigma_in",
+            "noise_in_eval",
+            "seed",
+            "dale",
+            "excitatory_fraction",
+            "v0",
+            "learn_v0",
+        ),
+    ),
 }
 
 

@@ -17,6 +17,10 @@ The chapters:
     ``W_hn h_{t-1} + b_hn``).
 :mod:`rnnlab.reference.lstm`
     Long short-term memory in torch.nn's gate order i, f, g, o, with optional peepholes.
+:mod:`rnnlab.reference.ctrnn`
+    The continuous-time rate network (Song, Yang & Wang 2016) by Euler's method,
+    ``v_t = (1 - alpha) v_{t-1} + alpha (W_ih x_t + b_ih + W_hh f(v_{t-1}) + b_hh) + n_t``,
+    outputs ``f(v_t)``, on the weights a step applies (after Dale's law and masks).
 :mod:`rnnlab.reference.shared`
     The logistic function, the linear map and the input checks the chapters share.
 
@@ -39,6 +43,6 @@ References:
     *Proceedings of the IEEE*, 78(10), 1550-1560.
 """
 
-from rnnlab.reference import elman, gru, lstm
+from rnnlab.reference import ctrnn, elman, gru, lstm
 
-__all__ = ["elman", "gru", "lstm"]
+__all__ = ["ctrnn", "elman", "gru", "lstm"]
