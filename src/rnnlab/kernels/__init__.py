@@ -33,7 +33,7 @@ every size where torch's BLAS can serve it).
     LSTM with optional peepholes. Without peepholes and ``lengths``, the layer calls torch's
     fused LSTM (oneDNN on the CPU) instead below a size (``dispatch.FUSED_LSTM_MAX_WORK``),
     where it was as fast or faster.
-:mod:`rnnlab.kernels.elman_members`, :mod:`rnnlab.kernels.gru_members`, :mod:`rnnlab.kernels.lstm_members`
+:mod:`rnnlab.kernels.elman_members`, :mod:`~rnnlab.kernels.gru_members`, :mod:`~.lstm_members`
     One layer and direction of N networks at once (an ensemble's members), registered in
     :data:`rnnlab.layers.MEMBER_KERNELS`; :mod:`rnnlab.kernels.members` holds what the GRU and
     LSTM ones share.
