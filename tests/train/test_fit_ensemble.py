@@ -5,9 +5,11 @@ import torch
 
 from rnnlab.models.ensemble import Ensemble
 from rnnlab.tasks.base import Split
+from rnnlab.tasks.member_tasks import MemberTasks
 from rnnlab.train.build import build, network_for
 from rnnlab.train.config import parse_config
 from rnnlab.train.trainer import fit
+from rnnlab.train.validation import evaluate_split
 
 SEEDS = [5, 6, 7]
 
@@ -93,3 +95,47 @@ def test_members_that_reach_the_target_freeze_while_the_rest_go_on():
     expected = "target_reached" if set(reasons) == {"target_reached"} else "max_steps"
     assert together.reason == expected
     assert together.step == max(a.step for a in alone)
+
+
+def seeded(run_config, seed):
+    """The config with ``seed`` for its task's data and its training's batch order."""
+    return parse_config({
+        "model": run_config.model.model_dump(),
+        "task": {**run_config.task.model_dump(), "seed": seed},
+        "training": {**run_config.training.model_dump(), "seed": seed},
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["gru", "elman"])
+def test_members_with_data_of_their_own_are_each_the_network_of_that_seed(kind):
+    # A replication over seeds: seed k draws the data, the batch order and the weights of
+    # subject k. As one ensemble on MemberTasks, member k is that network.
+    base = config(kind, max_steps=120, eval_every=40)
+    configs = [seeded(base, seed) for seed in SEEDS]
+    tasks = [float64_task(c) for c in configs]
+    assert not tasks[0].splits()["train"].x.equal(tasks[1].splits()["train"].x)  # own data
+    alone = [trained_alone(c, seed) for c, seed in zip(configs, SEEDS)]
+    ensemble = Ensemble(lambda: network_for(base, tasks[0]), len(SEEDS), seeds=SEEDS).double()
+    together = fit(ensemble, MemberTasks(tasks, SEEDS), base.training)
+    assert together.step == 120
+    assert_members_equal(together, alone)
+    test = evaluate_split(together.network, MemberTasks(tasks, SEEDS),
+                          MemberTasks(tasks, SEEDS).splits()["test"])  # fmt: skip
+    for k, network in enumerate(a.network for a in alone):
+        expected = evaluate_split(network, tasks[k], tasks[k].splits()["test"])
+        assert test["members"][k]["loss"] == pytest.approx(expected["loss"], rel=1e-10, abs=0)
+
+
+def test_member_tasks_that_do_not_agree_are_refused():
+    short, long = config(), config()
+    long = parse_config({**{k: getattr(short, k).model_dump() for k in ("model", "training")},
+                         "task": {**short.task.model_dump(), "seq_len": 9}})  # fmt: skip
+    tasks = [build(short)[0], build(long)[0]]
+    ensemble = Ensemble(lambda: network_for(short, tasks[0]), 2)
+    with pytest.raises(ValueError, match=r"the members' batches must have one shape"):
+        fit(ensemble, MemberTasks(tasks, [0, 1]), short.training)
+    with pytest.raises(ValueError, match="one seed per task; got 2 tasks and 1 seeds"):
+        MemberTasks(tasks, [0])
+    with pytest.raises(ValueError, match="MemberTasks of 2 members train an Ensemble of as many"):
+        fit(Ensemble(lambda: network_for(short, tasks[0]), 3), MemberTasks(tasks, [0, 1]),
+            short.training)  # fmt: skip

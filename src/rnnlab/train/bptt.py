@@ -12,6 +12,7 @@ A sequence task's sequences are shuffled into minibatches; the state is carried 
 chunks of one minibatch and reset for the next.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -100,6 +101,50 @@ def plan_epoch(
             window = slice(start, start + step)
             mask = None if batch.mask is None else batch.mask[:, window]
             units.append(Unit(batch.x[:, window], batch.y[:, window], mask, reset=start == 0))
+    return units
+
+
+def plan_member_epoch(
+    splits: Sequence[Split],
+    stream: bool,
+    batch_size: int,
+    bptt: str,
+    chunk_length: int | None,
+    generators: Sequence[torch.Generator],
+) -> list[Unit]:
+    """The epoch of an ensemble whose members train on data of their own
+    (:class:`rnnlab.tasks.member_tasks.MemberTasks`): member k's split planned by
+    :func:`plan_epoch` with its own generator, as it would be alone, and the members' units
+    stacked member-first (x (N, B, T, ...), y (N, B, ...), mask (N, B, T), lengths (N, B)).
+    The members' plans must have the same units and shapes."""
+    plans = [
+        plan_epoch(split, stream, batch_size, bptt, chunk_length, generator)
+        for split, generator in zip(splits, generators, strict=True)
+    ]
+    if len({len(plan) for plan in plans}) != 1:
+        raise ValueError(
+            f"the members' data must make the same number of updates per epoch; got "
+            f"{[len(plan) for plan in plans]}"
+        )
+    units = []
+    for parts in zip(*plans):
+        shapes = sorted({(tuple(u.x.shape), tuple(u.y.shape)) for u in parts})
+        if len(shapes) != 1:
+            raise ValueError(
+                f"the members' batches must have one shape (x, y); got {shapes}: give the "
+                f"members' tasks the same sizes"
+            )
+        masks = [u.mask for u in parts]
+        mask = None
+        if any(m is not None for m in masks):
+            full = torch.ones(parts[0].x.shape[:2], dtype=torch.bool)
+            mask = torch.stack([full if m is None else m for m in masks])
+        lengths = None
+        if any(u.lengths is not None for u in parts):
+            full = torch.full((parts[0].x.shape[0],), parts[0].x.shape[1])
+            lengths = torch.stack([full if u.lengths is None else u.lengths for u in parts])
+        x = torch.stack([u.x for u in parts])
+        units.append(Unit(x, torch.stack([u.y for u in parts]), mask, parts[0].reset, lengths))
     return units
 
 

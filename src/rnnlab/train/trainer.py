@@ -24,8 +24,10 @@ from torch import nn
 
 from rnnlab.errors import RnnlabError
 from rnnlab.losses import TARGET_LOSSES
+from rnnlab.models.ensemble import Ensemble
 from rnnlab.tasks.base import Task, checked_splits
-from rnnlab.train.bptt import plan_epoch
+from rnnlab.tasks.member_tasks import MemberTasks
+from rnnlab.train.bptt import plan_epoch, plan_member_epoch
 from rnnlab.train.build import build
 from rnnlab.train.callbacks import restore, standard_callbacks
 from rnnlab.train.checkpoint import latest_checkpoint
@@ -136,12 +138,22 @@ def fit(
                 f"callbacks must be rnnlab.train.Callback objects (OnStep(function) wraps a "
                 f"function of the loop); got {type(callback).__name__}"
             )
+    if isinstance(task, MemberTasks):
+        if not isinstance(network, Ensemble) or len(network) != len(task):
+            raise ValueError(
+                f"MemberTasks of {len(task)} members train an Ensemble of as many; got "
+                f"{type(network).__name__}"
+                + (f" of {len(network)}" if isinstance(network, Ensemble) else "")
+            )
+        if data_parallel is not None:
+            raise ValueError("an Ensemble trains in one process; data_parallel must be None")
     parallel = data_parallel
     writer = run if parallel is None or parallel.main else None  # the process that writes
     with nullcontext() if writer is None else writer.lock():
         optimizer = build_optimizer(network.parameters(), training)
         loop = Loop(
-            network, task, training, writer, checked_splits(task), optimizer,
+            network, task, training, writer,
+            task.splits() if isinstance(task, MemberTasks) else checked_splits(task), optimizer,
             build_scheduler(optimizer, training), device, display or ProgressDisplay("quiet"),
             standard_callbacks(training, run, callbacks, should_stop) if parallel is None
             else parallel.callbacks(training, run, callbacks, should_stop),
@@ -186,12 +198,19 @@ def _train(loop: Loop) -> None:
     run_start = clock = time.perf_counter()
     network.train()
     loop.emit("start")
+    members = isinstance(task, MemberTasks)  # every member its own data and batch order
     while state.finished is None:
-        units = plan_epoch(
-            loop.splits["train"], task.stream, training.batch_size, training.bptt,
-            training.chunk_length, epoch_generator(training.seed, state.epoch),
-            (0, 1) if parallel is None else parallel.shard,
-        )  # fmt: skip
+        if members:
+            units = plan_member_epoch(
+                loop.splits["train"], task.stream, training.batch_size, training.bptt,
+                training.chunk_length, [epoch_generator(s, state.epoch) for s in task.seeds],
+            )  # fmt: skip
+        else:
+            units = plan_epoch(
+                loop.splits["train"], task.stream, training.batch_size, training.bptt,
+                training.chunk_length, epoch_generator(training.seed, state.epoch),
+                (0, 1) if parallel is None else parallel.shard,
+            )  # fmt: skip
         while state.unit < len(units) and state.finished is None:
             unit = units[state.unit]
             if unit.reset:
@@ -213,9 +232,16 @@ def _train(loop: Loop) -> None:
                 model, x, y, loop.carried, unit.lengths, training.teacher_forcing, task.loss
             )
             loss_of = partial(
-                TARGET_LOSSES[task.targets], y=y, mask=mask, loss=task.loss,
-                weight=class_weights, label_smoothing=training.label_smoothing,
+                TARGET_LOSSES[task.targets], loss=task.loss, weight=class_weights,
+                label_smoothing=training.label_smoothing,
             )  # fmt: skip
+            if members:  # member k's loss on its own targets
+                loss_of = [
+                    partial(loss_of, y=y[k], mask=None if mask is None else mask[k])
+                    for k in range(len(task))
+                ]
+            else:
+                loss_of = partial(loss_of, y=y, mask=mask)
             if parallel is not None:  # this process's share of the global batch's mean loss
                 loss_of = parallel.share(loss_of, count)
             done = update(
@@ -235,7 +261,8 @@ def _train(loop: Loop) -> None:
                 state.window_loss += done.loss
                 state.window_grad_norm += done.grad_norm
                 state.window_updates += 1
-                state.window_tokens += x.shape[0] * x.shape[1] if count is None else count.steps
+                one = unit.x[0] if members else unit.x  # (B, T, ...): one member's batch
+                state.window_tokens += one.shape[0] * one.shape[1] if count is None else count.steps
 
             # -- the limits, the training record, then the callbacks -----------------------
             if state.step >= training.max_steps:

@@ -73,7 +73,9 @@ def _gradient_norm(network: nn.Module, clip: float | None) -> float:
 
 def _ensemble_update(network, optimizer, outputs, loss_of, clip, frozen) -> Update:
     N = len(network)
-    losses = torch.stack([loss_of(outputs[k]) for k in range(N)])  # (N,)
+    # One loss function for all members, or one per member (each its own targets)
+    each = loss_of if isinstance(loss_of, list) else [loss_of] * N
+    losses = torch.stack([each[k](outputs[k]) for k in range(N)])  # (N,)
     optimizer.zero_grad(set_to_none=True)
     losses.sum().backward()
     parameters = [p for p in network.parameters() if p.grad is not None]

@@ -14,6 +14,7 @@ from rnnlab.evaluation import evaluation_of
 from rnnlab.losses import TARGET_LOSSES, predictions_from_outputs
 from rnnlab.models.ensemble import Ensemble
 from rnnlab.tasks.base import Split, Task
+from rnnlab.tasks.member_tasks import MemberTasks
 
 
 def forward(network, x, y, state, lengths, teacher_forcing: float = 1.0, loss: str = "mse"):
@@ -85,7 +86,21 @@ def evaluate_split(
 
     An :class:`~rnnlab.models.ensemble.Ensemble` is evaluated member by member (each as it
     would be alone): the result holds the mean over the members of every metric, and under
-    ``"members"`` each member's metrics."""
+    ``"members"`` each member's metrics. With :class:`~rnnlab.tasks.member_tasks.MemberTasks`
+    and ``split`` the members' splits (a value of its ``splits()``), member k is evaluated on
+    task k's split."""
+    if isinstance(task, MemberTasks):  # member k on its own task's split
+        if not isinstance(network, Ensemble) or len(network) != len(task):
+            raise ValueError(
+                f"MemberTasks of {len(task)} members evaluate an Ensemble of as many; got "
+                f"{type(network).__name__}"
+            )
+        each = [
+            evaluate_split(m, t, s, device, name)
+            for m, t, s in zip(network.members(), task.tasks, split, strict=True)
+        ]
+        mean = {k: sum(m[k] for m in each) / len(each) for k in each[0]}
+        return {**mean, "members": each}
     if isinstance(network, Ensemble):
         each = [evaluate_split(m, task, split, device, name) for m in network.members()]
         mean = {k: sum(m[k] for m in each) / len(each) for k in each[0]}

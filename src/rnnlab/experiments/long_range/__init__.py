@@ -10,6 +10,11 @@ below a tenth of the memoryless baseline 10 ln 8 / (T + 20) and it recalls over 
 symbols. The check the issue expects: LSTM and GRU solve adding at T >= 200 where the tanh Elman
 network stays near the baseline. Also: loss curves and the gradient flow of each cell type.
 
+The seeds of a cell, task and length train at once, as one :class:`rnnlab.Ensemble` whose
+member k is the network of seed k (its own data, batch order and initial weights,
+:class:`~rnnlab.tasks.member_tasks.MemberTasks`); a member that reaches the target stops while
+the others go on.
+
 Command line: ``rnnlab replicate long-range [--seeds N] [--quick] [--out DIR]``.
 """
 
@@ -24,8 +29,10 @@ import torch
 
 from rnnlab.analysis.gradient_flow import plot as plot_flows
 from rnnlab.analysis.gradient_flow import state_gradient_norms
+from rnnlab.models.ensemble import Ensemble
 from rnnlab.report import html
 from rnnlab.tasks.adding import adding_sequences
+from rnnlab.tasks.member_tasks import MemberTasks
 from rnnlab.train.build import build
 from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory
@@ -39,21 +46,34 @@ CELLS = {
 }
 
 
-def train_one(
-    out: Path, cell: str, task: dict, steps: int, seed: int, stop_below: float | None = None
-) -> dict:
-    """Train one cell on one task, for ``steps`` updates or until the validation loss falls
-    below ``stop_below``; returns test metrics, the loss curve and the parameters."""
-    config = parse_config({"model": CELLS[cell], "task": {**task, "seed": seed}, "training": {
-        "optimizer": "adam", "lr": 0.005, "batch_size": 64, "clip_grad_norm": 1.0,
-        "max_steps": steps, "eval_every": max(steps // 20, 1), "checkpoint_every": 10**6,
-        "log_every": max(steps // 50, 1), "seed": seed, "stop_below": stop_below}})  # fmt: skip
-    built_task, network = build(config)
-    result = fit(network, built_task, config.training, RunDirectory.create(out, config))
-    metrics = evaluate_split(result.network, built_task, built_task.splits()["test"])
-    curve = [(r["step"], r["val_loss"]) for r in result.history if "val_loss" in r]
-    return {"metrics": metrics, "curve": curve,
-            "parameters": sum(p.numel() for p in network.parameters())}  # fmt: skip
+def train_seeds(
+    out: Path, cell: str, task: dict, steps: int, seeds: list[int],
+    stop_below: float | None = None,
+) -> list[dict]:  # fmt: skip
+    """Train one cell on one task for every seed at once, as one ensemble: member k is the
+    network of seed k (its data, batch order and initial weights), trained for ``steps``
+    updates or until its validation loss falls below ``stop_below``
+    (:class:`~rnnlab.tasks.member_tasks.MemberTasks`). Returns each seed's test metrics, loss
+    curve and parameter count."""
+    configs = [
+        parse_config({"model": CELLS[cell], "task": {**task, "seed": seed}, "training": {
+            "optimizer": "adam", "lr": 0.005, "batch_size": 64, "clip_grad_norm": 1.0,
+            "max_steps": steps, "eval_every": max(steps // 20, 1), "checkpoint_every": 10**6,
+            "log_every": max(steps // 50, 1), "seed": seed, "stop_below": stop_below}})
+        for seed in seeds
+    ]  # fmt: skip
+    built = [build(config) for config in configs]
+    tasks = MemberTasks([task for task, _ in built], seeds)
+    ensemble = Ensemble.from_members([network for _, network in built])
+    result = fit(ensemble, tasks, configs[0].training, RunDirectory.create(out, configs[0]))
+    test = evaluate_split(result.network, tasks, tasks.splits()["test"])
+    validations = [r for r in result.history if "val_members" in r]
+    parameters = sum(p.numel() for p in built[0][1].parameters())
+    return [
+        {"metrics": test["members"][k], "parameters": parameters,
+         "curve": [(r["step"], r["val_members"][k]["val_loss"]) for r in validations]}
+        for k in range(len(seeds))
+    ]  # fmt: skip
 
 
 def verdict(task: str, metrics: dict, T: int) -> str:
@@ -83,18 +103,19 @@ def run(out: Path, seeds: int = 3, quick: bool = False,
     for task, lengths in (("adding", adding_lengths), ("copy_memory", copy_lengths)):
         for T in lengths:
             for cell in CELLS:
-                for seed in range(seeds):
-                    echo(f"[{task}] T = {T}, {cell}, seed {seed + 1} of {seeds}")
-                    spec = {"name": task, "seq_len": T, "num_train": 10000, "num_val": 500,
-                            "num_test": 1000}  # fmt: skip
-                    began = time.perf_counter()
-                    # stop once solved beyond doubt: a tenth of the "solved" threshold
-                    stop_below = 0.001 if task == "adding" else 0.1 * math.log(8) / (T + 20)
-                    result = train_one(out / task / f"T{T}-{cell}-seed{seed}", cell, spec,
-                                       budget[task], seed, stop_below)  # fmt: skip
+                echo(f"[{task}] T = {T}, {cell}, seeds 1-{seeds} at once")
+                spec = {"name": task, "seq_len": T, "num_train": 10000, "num_val": 500,
+                        "num_test": 1000}  # fmt: skip
+                began = time.perf_counter()
+                # stop once solved beyond doubt: a tenth of the "solved" threshold
+                stop_below = 0.001 if task == "adding" else 0.1 * math.log(8) / (T + 20)
+                results = train_seeds(out / task / f"T{T}-{cell}", cell, spec, budget[task],
+                                      list(range(seeds)), stop_below)  # fmt: skip
+                seconds = time.perf_counter() - began  # all seeds together
+                for seed, result in enumerate(results):
                     runs.append({"task": task, "T": T, "cell": cell, "seed": seed,
                                  "verdict": verdict(task, result["metrics"], T),
-                                 "seconds": time.perf_counter() - began, **result})  # fmt: skip
+                                 "seconds_all_seeds": seconds, **result})  # fmt: skip
     table = success_table(runs)
     checks = expected_ordering(table, adding_lengths)
     flows = gradient_flows()
