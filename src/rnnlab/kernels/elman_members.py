@@ -112,10 +112,9 @@ def forward_innermost(gi, w, h, lengths, reverse, act):
 
 
 @njit(cache=True)
-def backward_innermost(dout, dh, out, h0, w, lengths, reverse, act, da, dw):
-    """:func:`backward_loop` with the members innermost: dout, out and da (T, B, H, N), dh and
-    h0 (B, H, N), w (H, H, N). Also accumulates every member's W_hh gradient into dw
-    (H, H, N): dw[i, j, n] += da_t[i, n] s_t[j, n], s_t the state before step t."""
+def backward_innermost(dout, dh, out, w, lengths, reverse, act, da):
+    """:func:`backward_loop` with the members innermost: dout, out and da (T, B, H, N), dh
+    (B, H, N), w (H, H, N). The W_hh gradients are a batched product after the loop."""
     T, B, H, N = dout.shape
     carried = np.empty((H, N), dout.dtype)
     for s in range(T):
@@ -129,23 +128,8 @@ def backward_innermost(dout, dh, out, h0, w, lengths, reverse, act, da, dw):
                         )
                 _members_carry(w, da[t, b], carried)
                 dh[b] = carried
-                if reverse:
-                    before = out[t + 1, b] if t + 1 < lengths[b] else h0[b]
-                else:
-                    before = out[t - 1, b] if t > 0 else h0[b]
-                _members_outer(da[t, b], before, dw)
             else:
                 da[t, b] = 0.0
-
-
-@njit(cache=True, fastmath=True)
-def _members_outer(da, before, dw):
-    """dw[i, j, n] += da[i, n] before[j, n] for every member n."""
-    H, N = da.shape
-    for i in range(H):
-        for j in range(H):
-            for n in range(N):
-                dw[i, j, n] += da[i, n] * before[j, n]
 
 
 class ElmanMembersFunction(torch.autograd.Function):
@@ -219,7 +203,7 @@ class ElmanMembersInnermost(torch.autograd.Function):
     with the members innermost in every array of the loop ((T, B, H, N)), so that each step
     of all members is a few vectorised loops instead of a BLAS call per member. The input
     projections of a shared x are one GEMM for all members ((T B, I) x (I, H N)), and so are
-    its gradients; the W_hh gradients accumulate inside the backward loop."""
+    its gradients; the W_hh gradients are one batched product after the loop."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, reference=None):
@@ -261,11 +245,14 @@ class ElmanMembersInnermost(torch.autograd.Function):
             dout = d_outputs.permute(2, 1, 3, 0).contiguous()  # (T, B, H, N)
         dh = h0.new_zeros((B, H, N)) if d_final is None else d_final.permute(1, 2, 0).contiguous()
         da = torch.empty_like(out)
-        dw = out.new_zeros((H, H, N))
         backward_innermost(
-            dout.numpy(), dh.numpy(), out.numpy(), h0.permute(1, 2, 0).contiguous().numpy(),
-            w.numpy(), lengths, reverse, act, da.numpy(), dw.numpy(),
-        )  # fmt: skip
+            dout.numpy(), dh.numpy(), out.numpy(), w.numpy(), lengths, reverse, act, da.numpy()
+        )
+        masks = step_masks(lengths, T)  # (T, B, 1), shared by the members, or None
+        before = previous_states(  # the state before every step, every member at once
+            out.view(T, B, H * N), h0.permute(1, 2, 0).reshape(B, H * N), masks, reverse
+        ).view(T * B, H, N)
+        dw = torch.bmm(da.view(T * B, H, N).permute(2, 1, 0), before.permute(2, 0, 1))
         da_rows = da.view(T * B, H * N)
         if shared:
             w_rows = w_ih.permute(1, 0, 2).reshape(H * N, I)
@@ -276,7 +263,7 @@ class ElmanMembersInnermost(torch.autograd.Function):
             dx = torch.bmm(da2, w_ih).view(N, T, B, I).transpose(1, 2)
             dw_ih = torch.bmm(da2.transpose(1, 2), xt)
         db = da_rows.sum(0).view(H, N).t() if has_bias else None
-        return dx, dh.permute(2, 0, 1), dw_ih, dw.permute(2, 0, 1), db, db, None, None, None, None
+        return dx, dh.permute(2, 0, 1), dw_ih, dw, db, db, None, None, None, None
 
 
 def reference(x, h0, w_ih, w_hh, b_ih, b_hh, *, lengths: np.ndarray, reverse: bool, act: int):
