@@ -55,7 +55,7 @@ from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import ctrnn as ctrnn_kernel
 from rnnlab.kernels import elman as elman_kernel
-from rnnlab.kernels import elman_members, gru_members, lstm_members
+from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
@@ -933,6 +933,16 @@ def _gru_members(layer, x, state, lengths, p, reverse):
     return outputs, (h,)
 
 
+def _jordan_members(layer, x, state, lengths, p, reverse):
+    codes = ACTIVATION_CODES
+    outputs, y = jordan_members.JordanMembersFunction.apply(
+        x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        p["weight_ho"], p["bias_ho"], lengths, reverse, codes[layer.options["nonlinearity"]],
+        codes[layer.options["output_nonlinearity"]], members_reference(layer, lengths, reverse),
+    )  # fmt: skip
+    return outputs, (y,)
+
+
 def _lstm_members(layer, x, state, lengths, p, reverse):
     outputs, h, c = lstm_members.LSTMMembersFunction.apply(
         x, state[0], state[1], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
@@ -962,6 +972,7 @@ def _lstm_members_serve(layer: RecurrentLayer, batch_size: int) -> bool:
 #: The member kernels, per cell spec. A spec that is not here runs its members one by one.
 MEMBER_KERNELS: dict[CellSpec, MemberKernel] = {
     ELMAN_SPEC: MemberKernel(_elman_members),
+    JORDAN_SPEC: MemberKernel(_jordan_members),
     GRU_SPEC: MemberKernel(_gru_members),
     LSTM_SPEC: MemberKernel(_lstm_members, _lstm_members_serve),
 }

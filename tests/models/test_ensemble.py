@@ -147,6 +147,11 @@ MEMBER_KERNEL_LAYERS = {  # every family with a member kernel, with the options 
         3, 5, 2, bidirectional=True, dtype=torch.float64
     ),
     "gru_no_bias": lambda: rnnlab.GRU(3, 5, bias=False, dtype=torch.float64),
+    "jordan": lambda: rnnlab.Jordan(3, 5, 4, dtype=torch.float64),
+    "jordan_relu_linear_out_2_layers_bidirectional_no_bias": lambda: rnnlab.Jordan(
+        3, 5, 4, num_layers=2, nonlinearity="relu", output_nonlinearity="identity",
+        bidirectional=True, bias=False, dtype=torch.float64,
+    ),
     "lstm": lambda: rnnlab.LSTM(3, 5, dtype=torch.float64),
     "lstm_2_layers_bidirectional": lambda: rnnlab.LSTM(
         3, 5, 2, bidirectional=True, dtype=torch.float64
@@ -167,9 +172,9 @@ def test_the_member_kernels_are_the_members_one_by_one(layer, shared):
     lengths = torch.tensor([7, 4])
     template = ensemble.template
     LD = template.num_layers * template.num_directions
+    sizes = [part.shape[-1] for part in state_tensors(template(x if shared else x[0])[1])]
     state = [
-        torch.randn(3, LD, 2, 5, dtype=torch.float64, requires_grad=True)
-        for _ in template.spec.state_names
+        torch.randn(3, LD, 2, size, dtype=torch.float64, requires_grad=True) for size in sizes
     ]
     state_arg = state[0] if len(state) == 1 else rnnlab.LSTMState(*state)
     assert template.unroll_members(dict(ensemble.named_parameters()), x, state_arg, lengths)
@@ -187,9 +192,12 @@ def test_the_member_kernels_are_the_members_one_by_one(layer, shared):
         torch.testing.assert_close(f, e, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("family", [rnnlab.Elman, rnnlab.GRU, rnnlab.LSTM])
+@pytest.mark.parametrize("family", ["elman", "jordan", "gru", "lstm"])
 def test_the_member_kernels_give_gradients_of_gradients(family):
-    make = lambda: family(2, 3, dtype=torch.float64)  # noqa: E731
+    sizes = (2, 3, 2) if family == "jordan" else (2, 3)
+    layer = {"elman": rnnlab.Elman, "jordan": rnnlab.Jordan, "gru": rnnlab.GRU,
+             "lstm": rnnlab.LSTM}[family]  # fmt: skip
+    make = lambda: layer(*sizes, dtype=torch.float64)  # noqa: E731
     ensemble = Ensemble(make, 2, seeds=[0, 1])
     x = torch.randn(2, 4, 2, dtype=torch.float64, requires_grad=True)
     lengths = torch.tensor([4, 2])
@@ -218,8 +226,8 @@ def test_the_member_kernel_serves_only_what_it_can():
     assert ensemble.template.unroll_members(tensors, x) is not None  # evaluation mode: served
     ensemble.template.train()
     assert ensemble.template.unroll_members(tensors, x) is None  # active dropout: one by one
-    jordan = Ensemble(lambda: rnnlab.Jordan(3, 4, 2), 2)
-    assert jordan.template.unroll_members(dict(jordan.named_parameters()), x) is None  # none yet
+    ctrnn = Ensemble(lambda: rnnlab.CTRNN(3, 4), 2)
+    assert ctrnn.template.unroll_members(dict(ctrnn.named_parameters()), x) is None  # none yet
     lstm = Ensemble(lambda: rnnlab.LSTM(3, 64), 2)  # B H = 128: served; 320: torch's fused LSTM
     assert lstm.template.unroll_members(dict(lstm.named_parameters()), x) is not None
     wide = torch.randn(5, 5, 3)

@@ -16,7 +16,7 @@ SEEDS = [5, 6, 7]
 
 def config(kind="gru", **training):
     return parse_config({
-        "model": {"kind": kind, "hidden_size": 6},
+        "model": {"kind": kind, "hidden_size": 6, **({"output_size": 3} if kind == "jordan" else {})},
         "task": {"name": "adding", "seq_len": 8, "num_train": 64, "num_val": 32, "num_test": 32},
         "training": {"max_steps": 200, "eval_every": 50, "log_every": 50, "lr": 0.01,
                      "batch_size": 16, **training},
@@ -56,9 +56,9 @@ def assert_members_equal(together, alone_results):
 @pytest.mark.parametrize(
     "kind, training, path",
     [("gru", {}, "auto"), ("gru", {"clip_grad_norm": 0.05}, "reference"),
-     ("elman", {}, "auto"), ("lstm", {}, "auto")],
+     ("elman", {}, "auto"), ("lstm", {}, "auto"), ("jordan", {}, "auto")],
     ids=["gru_member_kernel", "gru_clipped_members_one_by_one", "elman_member_kernel",
-         "lstm_member_kernel"],
+         "lstm_member_kernel", "jordan_member_kernel"],
 )  # fmt: skip
 def test_member_k_after_200_updates_is_the_network_trained_alone(kind, training, path, monkeypatch):
     # Clipped at 0.05, this training amplifies rounding: two correct kernels that sum in
