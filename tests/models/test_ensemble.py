@@ -149,8 +149,15 @@ MEMBER_KERNEL_LAYERS = {  # every family with a member kernel, with the options 
     "gru_no_bias": lambda: rnnlab.GRU(3, 5, bias=False, dtype=torch.float64),
     "jordan": lambda: rnnlab.Jordan(3, 5, 4, dtype=torch.float64),
     "jordan_relu_linear_out_2_layers_bidirectional_no_bias": lambda: rnnlab.Jordan(
-        3, 5, 4, num_layers=2, nonlinearity="relu", output_nonlinearity="identity",
-        bidirectional=True, bias=False, dtype=torch.float64,
+        3,
+        5,
+        4,
+        num_layers=2,
+        nonlinearity="relu",
+        output_nonlinearity="identity",
+        bidirectional=True,
+        bias=False,
+        dtype=torch.float64,
     ),
     "lstm": lambda: rnnlab.LSTM(3, 5, dtype=torch.float64),
     "lstm_2_layers_bidirectional": lambda: rnnlab.LSTM(
@@ -173,9 +180,7 @@ def test_the_member_kernels_are_the_members_one_by_one(layer, shared):
     template = ensemble.template
     LD = template.num_layers * template.num_directions
     sizes = [part.shape[-1] for part in state_tensors(template(x if shared else x[0])[1])]
-    state = [
-        torch.randn(3, LD, 2, size, dtype=torch.float64, requires_grad=True) for size in sizes
-    ]
+    state = [torch.randn(3, LD, 2, size, dtype=torch.float64, requires_grad=True) for size in sizes]
     state_arg = state[0] if len(state) == 1 else rnnlab.LSTMState(*state)
     assert template.unroll_members(dict(ensemble.named_parameters()), x, state_arg, lengths)
     found = ensemble(x, state_arg, lengths)

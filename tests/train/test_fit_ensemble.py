@@ -14,9 +14,12 @@ from rnnlab.train.validation import evaluate_split
 SEEDS = [5, 6, 7]
 
 
+JORDAN_OUTPUTS = {"jordan": {"output_size": 3}}  # a Jordan layer's context is its output
+
+
 def config(kind="gru", **training):
     return parse_config({
-        "model": {"kind": kind, "hidden_size": 6, **({"output_size": 3} if kind == "jordan" else {})},
+        "model": {"kind": kind, "hidden_size": 6, **JORDAN_OUTPUTS.get(kind, {})},
         "task": {"name": "adding", "seq_len": 8, "num_train": 64, "num_val": 32, "num_test": 32},
         "training": {"max_steps": 200, "eval_every": 50, "log_every": 50, "lr": 0.01,
                      "batch_size": 16, **training},

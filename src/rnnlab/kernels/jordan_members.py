@@ -101,7 +101,7 @@ def forward_loop(gi, w_hh, w_ho, b_ho, y0, lengths, reverse, act, out_act):
 def backward_loop(dout, dy, out, hidden, w_hh, w_ho, lengths, reverse, act, out_act):
     """dout (N, T, B, O) and dy (N, B, O) contiguous (``dy`` consumed). Returns dz (N, T, B,
     O), da (N, T, B, H) and dy0."""
-    N, T, B, O = dout.shape
+    N, T, B, _ = dout.shape
     dz, da = torch.empty_like(dout), torch.empty_like(hidden)
     dh = hidden.new_empty((N, B, hidden.shape[-1]))
     dy_, dout_, out_, dz_ = dy.numpy(), dout.numpy(), out.numpy(), dz.numpy()
