@@ -20,7 +20,8 @@ Networks trained by ``rnnlab train``
     per sequence),
     :mod:`~rnnlab.models.seq2seq` (encoder-decoder), :mod:`~rnnlab.models.attention` (additive
     and dot attention), :mod:`~rnnlab.models.decoding` (greedy and beam search),
-    :mod:`~rnnlab.models.ensemble` (the one ensemble).
+    :mod:`~rnnlab.models.ensemble` (the one ensemble, :class:`Ensemble`; its members on data
+    of their own: :class:`MemberTasks`).
 Sweeps (``rnnlab sweep``: a base config x a grid or points of overrides x seeds)
     :func:`run_sweep` (each run a run directory, on local workers or Ray; returns the
     :class:`SweepSummary`, mean ± sd over seeds), :func:`load_sweep` (the sweep file, validated).
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         RecurrentLayer,
     )
     from rnnlab.models.ensemble import Ensemble
+    from rnnlab.tasks.member_tasks import MemberTasks
     from rnnlab.train.sweep import SweepSummary, run_sweep
     from rnnlab.train.sweep_config import load_sweep
 
@@ -79,6 +81,7 @@ _MODULE_OF = {
     "LSTMCell": "rnnlab.cells",
     "LSTMState": "rnnlab.cells",
     "Ensemble": "rnnlab.models.ensemble",
+    "MemberTasks": "rnnlab.tasks.member_tasks",
     "SweepSummary": "rnnlab.train.sweep",
     "load_sweep": "rnnlab.train.sweep_config",
     "run_sweep": "rnnlab.train.sweep",
@@ -122,6 +125,7 @@ __all__ = [
     "LSTMCell",
     "LSTMState",
     "LSTMTrace",
+    "MemberTasks",
     "RecurrentLayer",
     "SweepSummary",
     "load_sweep",
