@@ -3,9 +3,10 @@ state, and the parameter names of the checkpoints saved before the classes were 
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from rnnlab.layers import GRU, LSTM, Elman
+from rnnlab.layers import CTRNN, GRU, LSTM, Elman
 from rnnlab.losses import gaussian_parts
 from rnnlab.models.readout import (
     FinalStateReadout,
@@ -51,6 +52,20 @@ def test_a_sequence_network_reads_the_last_layers_final_state_in_both_directions
     expected = network.readout.weight @ torch.cat([h[-2], h[-1]], -1).T  # (O, B)
     assert outputs.shape == (3, 3)
     torch.testing.assert_close(outputs, expected.T + network.readout.bias, rtol=0, atol=1e-12)
+
+
+def test_a_sequence_network_of_a_ctrnn_reads_the_rates_not_the_currents():
+    # The continuous-time network's state is its units' currents v; it outputs f(v).
+    torch.manual_seed(0)
+    layer = CTRNN(3, 5, nonlinearity="softplus", dt=50.0)
+    network = SequenceNetwork(layer, 2).double()
+    x, lengths = torch.rand(3, 6, 3, dtype=torch.float64), torch.tensor([6, 2, 4])
+    outputs, state = network(x, lengths=lengths)
+    hidden, _ = network.layer(x, lengths=lengths)
+    last = hidden[torch.arange(3), lengths - 1]  # the rates after each sequence's last step
+    torch.testing.assert_close(last, F.softplus(state[-1]), rtol=0, atol=1e-12)
+    expected = last @ network.readout.weight.T + network.readout.bias
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
 
 
 def test_the_readouts_are_linear_maps_that_say_what_they_read():

@@ -31,7 +31,7 @@ task's target kind.
 import torch
 from torch import nn
 
-from rnnlab.layers import LSTMState, RecurrentLayer
+from rnnlab.layers import LSTMState, RecurrentLayer, state_tensors
 from rnnlab.losses import Loss, predictions_from_outputs
 
 
@@ -57,18 +57,26 @@ class FinalStateReadout(nn.Linear):
 
     The layer's final state is the forward direction's after each sequence's last valid step
     and the reverse direction's after its first (see ``lengths`` in :mod:`rnnlab.layers`), so
-    padding never reaches the output.
+    padding never reaches the output. What it reads of that state is what the layer outputs
+    (its cell spec's :meth:`~rnnlab.cells.CellSpec.outputs_from`, with the layer's ``options``):
+    h for every family but the continuous-time network, whose state is its units' currents and
+    whose output their rates.
     """
 
     def __init__(
-        self, in_features: int, out_features: int, num_directions: int, device=None
-    ) -> None:
+        self, in_features: int, out_features: int, num_directions: int, device=None,
+        spec=None, options=None,
+    ) -> None:  # fmt: skip
         super().__init__(in_features, out_features, device=device)
         self.num_directions = num_directions
+        self.spec, self.options = spec, options
 
     def read(self, outputs: torch.Tensor, state) -> torch.Tensor:
-        """What this readout reads of the layer: the last layer's final state (B, D*H)."""
-        h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
+        """What this readout reads of the layer: the last layer's final output (B, D*H)."""
+        if self.spec is not None and self.spec.output is not None:
+            h = self.spec.outputs_from(state_tensors(state), self.options)  # (L*D, B, H)
+        else:
+            h = state.h if isinstance(state, LSTMState) else state  # (L*D, B, H)
         D = self.num_directions
         return h[-D:].transpose(0, 1).reshape(h.shape[1], -1)  # (B, D*H)
 
@@ -258,8 +266,9 @@ class SequenceNetwork(RecurrentNetwork):
             output_dropout=output_dropout,
         )  # fmt: skip
         self.readout = FinalStateReadout(
-            self.features, output_size, layer.num_directions, device=_device_of(layer)
-        )
+            self.features, output_size, layer.num_directions, device=_device_of(layer),
+            spec=layer.spec, options=layer.options,
+        )  # fmt: skip
 
 
 def least_squares_highway(network: Network, split, steps: int, gaussian: bool) -> None:
