@@ -22,7 +22,13 @@ from numba import njit, prange
 
 from rnnlab.kernels import second_order
 from rnnlab.kernels.gru import backward_row, forward_row
-from rnnlab.kernels.members import input_gradients, input_projections, recurrent_gradient
+from rnnlab.kernels.members import (
+    input_gradients,
+    input_projections,
+    output_gradient,
+    recurrent_gradient,
+    state_gradient,
+)
 
 
 @njit(cache=True, parallel=True)
@@ -143,13 +149,7 @@ class GRUMembersFunction(torch.autograd.Function):
         xt, gates, hn, out, h0, w_ih, w_hh = ctx.saved_tensors[:7]
         lengths, reverse, has_bias, shared = ctx.options
         N, T, B, H = out.shape
-        if d_outputs is None:
-            dout = out.new_zeros(out.shape)
-        else:
-            dout = d_outputs.transpose(1, 2).contiguous()  # (N, T, B, H)
-        dh = h0.new_zeros(h0.shape) if d_final is None else d_final.clone(
-            memory_format=torch.contiguous_format
-        )  # fmt: skip
+        dout, dh = output_gradient(d_outputs, out), state_gradient(d_final, h0)
         da_n, dgh, dh = backward_loop(dout, dh, gates, hn, out, h0, w_hh, lengths, reverse)
         # dgi = [dgh_r, dgh_z, da_n] is never built: two products each for dx and dW_ih
         dx_rz, dw_rz = input_gradients(dgh[..., : 2 * H], xt, w_ih[:, : 2 * H], shared)

@@ -17,7 +17,12 @@ from numba import njit, prange
 
 from rnnlab.kernels import second_order
 from rnnlab.kernels.common import activate, slope
-from rnnlab.kernels.members import input_gradients, input_projections
+from rnnlab.kernels.members import (
+    input_gradients,
+    input_projections,
+    output_gradient,
+    state_gradient,
+)
 
 
 @njit(cache=True, parallel=True)
@@ -151,13 +156,8 @@ class JordanMembersFunction(torch.autograd.Function):
         lengths, reverse, act, out_act, has_bias, has_out_bias, shared = ctx.options
         N, T, B, O = out.shape
         H = hidden.shape[-1]
-        if d_outputs is None:
-            dout = out.new_zeros(out.shape)
-        else:
-            dout = d_outputs.transpose(1, 2).contiguous()  # (N, T, B, O)
-        dy = out.new_zeros((N, B, O)) if d_final is None else d_final.clone(
-            memory_format=torch.contiguous_format
-        )  # fmt: skip
+        dout = output_gradient(d_outputs, out)
+        dy = state_gradient(d_final, out[:, 0])  # (N, B, O)
         dz, da, dy = backward_loop(dout, dy, out, hidden, w_hh, w_ho, lengths, reverse, act,
                                    out_act)  # fmt: skip
         dx, dw_ih = input_gradients(da, xt, w_ih, shared)

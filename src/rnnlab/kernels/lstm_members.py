@@ -20,7 +20,9 @@ from rnnlab.kernels.lstm import backward_step, forward_row
 from rnnlab.kernels.members import (
     input_gradients,
     input_projections,
+    output_gradient,
     recurrent_gradient,
+    state_gradient,
     states_before,
 )
 
@@ -135,16 +137,8 @@ class LSTMMembersFunction(torch.autograd.Function):
         lengths, reverse, has_bias, has_peephole, shared = ctx.options
         N, T, B, H = out.shape
         c_prev = states_before(cells, c0, lengths, reverse)
-        if d_outputs is None:
-            dout = out.new_zeros(out.shape)
-        else:
-            dout = d_outputs.transpose(1, 2).contiguous()  # (N, T, B, H)
-        dh = h0.new_zeros(h0.shape) if d_h is None else d_h.clone(
-            memory_format=torch.contiguous_format
-        )  # fmt: skip
-        dc = c0.new_zeros(c0.shape) if d_c is None else d_c.clone(
-            memory_format=torch.contiguous_format
-        )  # fmt: skip
+        dout = output_gradient(d_outputs, out)
+        dh, dc = state_gradient(d_h, h0), state_gradient(d_c, c0)
         da, dh, dc = backward_loop(dout, dh, dc, cells, gates, c_prev, w_hh, p, lengths, reverse)
         dx, dw_ih = input_gradients(da, xt, w_ih, shared)
         dw_hh = recurrent_gradient(da, out, h0, lengths, reverse)

@@ -55,3 +55,19 @@ def recurrent_gradient(dg, after, first, lengths: np.ndarray, reverse: bool):
     N, T, B, G = dg.shape
     before = states_before(after, first, lengths, reverse)
     return torch.bmm(dg.view(N, T * B, G).transpose(1, 2), before.view(N, T * B, -1))
+
+
+def output_gradient(d_outputs, out):
+    """The outputs' gradient as the loops read it, (N, T, B, H) contiguous, from ``d_outputs``
+    (N, B, T, H); zeros where the outputs were not used (None). ``out`` (N, T, B, H)."""
+    if d_outputs is None:
+        return out.new_zeros(out.shape)
+    return d_outputs.transpose(1, 2).contiguous()
+
+
+def state_gradient(d_state, like):
+    """A final state part's gradient (N, B, H) as a fresh contiguous copy that a loop carries
+    back in place; zeros where the state was not used (None)."""
+    if d_state is None:
+        return like.new_zeros(like.shape)
+    return d_state.clone(memory_format=torch.contiguous_format)
