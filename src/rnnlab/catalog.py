@@ -25,6 +25,9 @@ TASKS = {
     "char_lm": "character language model of a text file (char-rnn), with generation",
     "translation": "translate sentence pairs (eng-fra.txt, or gettext messages) with seq2seq",
     "forecast": "forecast a time series (statsmodels' sunspots, co2, ... or a CSV) with backtests",
+    "flipflop": (
+        "Sussillo & Barak (2013) 3-bit flip-flop: hold the sign of each channel's last pulse"
+    ),
 }
 
 MODELS = {
