@@ -90,6 +90,7 @@ CELLS = {
     "gru": lambda: lively(rnnlab.GRUCell(I, H, dtype=DTYPE)),
     "lstm": lambda: lively(rnnlab.LSTMCell(I, H, dtype=DTYPE)),
     "elman": lambda: lively(rnnlab.ElmanCell(I, H, dtype=DTYPE)),
+    "jordan": lambda: lively(rnnlab.JordanCell(I, H, 2, output_nonlinearity="tanh", dtype=DTYPE)),
 }
 
 
@@ -127,7 +128,9 @@ def starts_along_trajectories(cell, num: int, seed: int = 0) -> torch.Tensor:
 def test_points_are_fixed_and_jacobians_match_finite_differences(name, constant):
     torch.manual_seed(1)
     cell = CELLS[name]()
-    S = 2 * H if name == "lstm" else H
+    S = recurrent_map(cell).state_size  # H; 2H for the LSTM's [h; c]; O for Jordan's y
+    expected = {"lstm": 2 * H, "jordan": 2}.get(name, H)
+    assert expected == S
     K = 32
     starts = starts_along_trajectories(cell, K, seed=2)
     if constant == "zero":
