@@ -12,6 +12,7 @@ import rnnlab
 from rnnlab.analysis.fixed_points import (
     FixedPoints,
     find_fixed_points,
+    follow_unstable_modes,
     recurrent_map,
     sample_states,
     trajectories,
@@ -200,6 +201,23 @@ def test_a_layer_of_a_stack_has_the_fixed_points_of_the_same_cell(name):
     assert from_stack.cell.endswith("layer 1 of 2")
     assert recurrent_map(stack, layer=1).input_size == H
     assert recurrent_map(stack, layer=0).input_size == I
+
+
+def test_a_push_off_a_saddle_runs_to_the_attractors_on_either_side():
+    cell = diagonal_elman("cell")
+    a = tanh_fixed_point()
+    fps = find_fixed_points(cell, torch.zeros(1, dtype=DTYPE), uniform_starts(200, 2, -1.3, 1.3))
+    saddles = fps[fps.unstable_modes == 1]
+    ends = follow_unstable_modes(cell, saddles)  # (4, 2, 2)
+    assert ends.shape == (4, 2, 2)
+    for point, (minus, plus) in zip(saddles.points, ends):
+        axis = int(np.argmin(np.abs(point)))  # the unstable direction is the axis at 0
+        assert np.allclose(np.abs(minus), [a, a], atol=1e-6)
+        assert np.allclose(np.abs(plus), [a, a], atol=1e-6)
+        assert minus[axis] * plus[axis] < 0  # one on each side
+        assert np.allclose(minus[1 - axis], point[1 - axis], atol=1e-6)
+    stays = follow_unstable_modes(cell, fps.stable)
+    assert np.allclose(stays, fps.stable.points[:, None], atol=1e-9)
 
 
 # -- merging, outliers, noise -----------------------------------------------------------------

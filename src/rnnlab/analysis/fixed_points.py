@@ -97,6 +97,7 @@ __all__ = [
     "FixedPoints",
     "RecurrentMap",
     "find_fixed_points",
+    "follow_unstable_modes",
     "recurrent_map",
     "sample_states",
     "trajectories",
@@ -222,11 +223,11 @@ def _cell_map(cell: nn.Module) -> RecurrentMap:
 
     def step(u: torch.Tensor, state: State) -> State:
         if state_type is None:
-            public = state[0]
-        else:
-            public = state_type(*state) if fields else tuple(state)
+            _, new = torch.func.functional_call(cell, tensors, (u, state[0]))
+            return (new,)
+        public = state_type(*state) if fields else tuple(state)
         _, new = torch.func.functional_call(cell, tensors, (u, public))
-        return (new,) if state_type is None else tuple(new)
+        return tuple(new)
 
     return RecurrentMap(
         step=step,
@@ -759,6 +760,52 @@ def _spectra(J: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     values = np.take_along_axis(values, order, axis=1)
     vectors = np.take_along_axis(vectors, order[:, None, :], axis=2)
     return values, vectors
+
+
+def follow_unstable_modes(
+    cell, fps: FixedPoints, *, layer: int | None = None, push: float = 1e-3, steps: int = 200
+) -> np.ndarray:
+    """Where the map takes a small push off each point along its leading eigenvector.
+
+    From ``s* − push·v`` and ``s* + push·v`` (v the real part of the eigenvector of the
+    largest |λ|, unit length), the map at the point's input is iterated ``steps`` times. From
+    an index-1 saddle the two runs leave along its unstable manifold to the attractors on
+    either side (Sussillo & Barak 2013); from a stable point both return to it.
+
+    Args:
+        cell, layer: the map the points are fixed points of, as for :func:`find_fixed_points`.
+        fps: the points.
+        push: the distance of each start from the point.
+        steps: iterations of the map.
+
+    Returns:
+        (K, 2, S): the states after ``steps`` steps, the minus push first.
+    """
+    F = recurrent_map(cell, layer)
+    if not (_is_number(push) and push > 0):
+        raise ValueError(f"push must be a number > 0; got {push!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0; got {steps!r}")
+    S = F.state_size
+    if fps.points.shape[1:] != (S,):
+        raise ValueError(f"fps are points of S = {fps.points.shape[1]} units; {F.cell} has {S}")
+    K = len(fps)
+    if K == 0:
+        return np.zeros((0, 2, S))
+    direction = np.real(fps.eigenvectors[:, :, 0])  # (K, S)
+    direction = direction / np.linalg.norm(direction, axis=1, keepdims=True)
+    points = torch.as_tensor(fps.points, dtype=F.dtype, device=F.device)
+    v = torch.as_tensor(direction, dtype=F.dtype, device=F.device)
+    s = torch.cat([points - push * v, points + push * v])  # (2K, S)
+    u = torch.as_tensor(fps.inputs, dtype=F.dtype, device=F.device).repeat(2, 1)
+    restore = _evaluation_mode(cell)
+    try:
+        with torch.no_grad():
+            for _ in range(steps):
+                s = F(s, u)
+    finally:
+        restore()
+    return _as_numpy(torch.stack([s[:K], s[K:]], dim=1))
 
 
 # -- starting states --------------------------------------------------------------------------
