@@ -42,6 +42,7 @@ EXPERIMENTS = {
     "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
+    "flipflop": "Sussillo & Barak (2013) 3-bit flip-flop: an attractor per memory, saddles between",
 }
 
 
