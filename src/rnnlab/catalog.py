@@ -25,6 +25,9 @@ TASKS = {
     "char_lm": "character language model of a text file (char-rnn), with generation",
     "translation": "translate sentence pairs (eng-fra.txt, or gettext messages) with seq2seq",
     "forecast": "forecast a time series (statsmodels' sunspots, co2, ... or a CSV) with backtests",
+    "flipflop": (
+        "Sussillo & Barak (2013) 3-bit flip-flop: hold the sign of each channel's last pulse"
+    ),
 }
 
 MODELS = {
@@ -40,6 +43,7 @@ EXPERIMENTS = {
     "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
+    "flipflop": "Sussillo & Barak (2013) 3-bit flip-flop: an attractor per memory, saddles between",
 }
 
 

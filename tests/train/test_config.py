@@ -40,7 +40,7 @@ def with_(section: str, **values) -> dict:
             with_("task", name="leters"),
             "unknown name 'leters' in [task] name; valid: temporal_xor, letters, words, "
             "lexical_classes, adding, latch, two_sequence, parity, copy_memory, reber, names, "
-            "char_lm, translation, forecast. "
+            "char_lm, translation, forecast, flipflop. "
             "Did you mean 'letters'?",
         ),
         (

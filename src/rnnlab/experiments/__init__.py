@@ -6,6 +6,8 @@
     Bengio, Simard & Frasconi (1994): the latch, gradient decay, random guessing.
 :mod:`rnnlab.experiments.long_range`
     Elman, GRU and LSTM on the adding problem and copy memory.
+:mod:`rnnlab.experiments.flipflop`
+    Sussillo & Barak (2013): the fixed points of a GRU trained on the 3-bit flip-flop.
 """
 
 import importlib

@@ -7,6 +7,10 @@ Long-term-dependency benchmarks: :mod:`~rnnlab.tasks.latch` (Bengio et al. 1994)
 :mod:`~rnnlab.tasks.parity` (Bengio et al. 1994), :mod:`~rnnlab.tasks.adding` (LSTM97 5.4 and
 the modern form) and :mod:`~rnnlab.tasks.copy_memory` (Arjovsky et al. 2016).
 
+Dynamics to open up: :mod:`~rnnlab.tasks.flipflop`, the n-bit flip-flop of Sussillo & Barak
+(2013), whose trained networks hold one attractor per memory state
+(:mod:`rnnlab.analysis.fixed_points`).
+
 Real text: :mod:`~rnnlab.tasks.names` (classify surnames by language, the PyTorch tutorial) and
 :mod:`~rnnlab.tasks.char_lm` (character language model of a text file), both reading token ids
 of a :class:`~rnnlab.tasks.vocabulary.Vocabulary`.
@@ -25,6 +29,7 @@ from rnnlab.tasks import (
     adding,
     char_lm,
     copy_memory,
+    flipflop,
     forecasting,
     gettext_corpus,
     latch,
@@ -55,6 +60,7 @@ __all__ = [
     "check_split",
     "checked_splits",
     "copy_memory",
+    "flipflop",
     "forecasting",
     "gettext_corpus",
     "latch",

@@ -4,6 +4,7 @@ from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
+from rnnlab.tasks.flipflop import FlipFlop, FlipFlopConfig
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
@@ -31,6 +32,7 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "char_lm": (CharLMConfig, CharLM),
     "translation": (TranslationConfig, Translation),
     "forecast": (ForecastConfig, Forecasting),
+    "flipflop": (FlipFlopConfig, FlipFlop),
 }
 
 TaskConfig = (
@@ -48,6 +50,7 @@ TaskConfig = (
     | CharLMConfig
     | TranslationConfig
     | ForecastConfig
+    | FlipFlopConfig
 )
 
 
