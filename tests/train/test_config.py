@@ -33,7 +33,7 @@ def with_(section: str, **values) -> dict:
         ),
         (
             with_("model", kind="elmn"),
-            "unknown kind 'elmn' in [model] kind; valid: elman, jordan, gru, lstm. "
+            "unknown kind 'elmn' in [model] kind; valid: elman, jordan, gru, lstm, ctrnn. "
             "Did you mean 'elman'?",
         ),
         (
