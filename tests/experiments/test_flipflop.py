@@ -1,5 +1,6 @@
 """The flip-flop replication, quick mode with one seed: it runs, writes its outputs, and its
-checks pass (one GRU trained, its fixed points found; about 15 s)."""
+checks pass (one GRU trained, its fixed points found; about 15 s; the CTRNN's, about 50 s,
+under -m slow)."""
 
 import json
 
@@ -11,7 +12,7 @@ from rnnlab.experiments.flipflop import run
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("flipflop")
-    return out, run(out, seeds=1, quick=True, echo=lambda line: None)
+    return out, run(out, seeds=1, quick=True, echo=lambda line: None, cells=("gru",))
 
 
 def test_outputs(quick_run):
@@ -32,3 +33,12 @@ def test_every_check_passes(quick_run):
     assert not failed, quick_run[1]["runs"]
     run0 = quick_run[1]["runs"][0]
     assert run0["stable"] >= 8 and run0["patterns_covered"] == 8
+
+
+@pytest.mark.slow
+def test_every_check_of_the_ctrnn_passes(tmp_path):
+    results = run(tmp_path, seeds=1, quick=True, echo=lambda line: None, cells=("ctrnn",))
+    failed = [c["name"] for c in results["checks"] if c["required"] and not c["passed"]]
+    assert not failed, results["runs"]
+    assert results["runs"][0]["cell"] == "ctrnn" and results["runs"][0]["patterns_covered"] == 8
+    assert (tmp_path / "fixed_points_ctrnn.png").stat().st_size > 1000
