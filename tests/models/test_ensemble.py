@@ -169,8 +169,17 @@ MEMBER_KERNEL_LAYERS = {  # every family with a member kernel, with the options 
 }
 
 
-@pytest.mark.parametrize("layer", sorted(MEMBER_KERNEL_LAYERS))
-@pytest.mark.parametrize("shared", [True, False], ids=["shared_x", "x_per_member"])
+# Every layer with a shared x, one of each family with one x per member, in the default run;
+# the other layers with one x per member under -m slow.
+PER_MEMBER_X = {"elman_relu_2_layers_bidirectional", "gru", "jordan", "lstm_peephole_no_bias"}
+MEMBER_KERNEL_CASES = [
+    pytest.param(layer, shared, id=f"{layer}-{'shared_x' if shared else 'x_per_member'}",
+                 marks=() if shared or layer in PER_MEMBER_X else pytest.mark.slow)
+    for layer in sorted(MEMBER_KERNEL_LAYERS) for shared in (True, False)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("layer, shared", MEMBER_KERNEL_CASES)
 def test_the_member_kernels_are_the_members_one_by_one(layer, shared):
     make = MEMBER_KERNEL_LAYERS[layer]
     ensemble = Ensemble(make, 3, seeds=[1, 2, 3])

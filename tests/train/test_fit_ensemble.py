@@ -59,7 +59,9 @@ def assert_members_equal(together, alone_results):
 @pytest.mark.parametrize(
     "kind, training, path",
     [("gru", {}, "auto"), ("gru", {"clip_grad_norm": 0.05}, "reference"),
-     ("elman", {}, "auto"), ("lstm", {}, "auto"), ("jordan", {}, "auto")],
+     ("elman", {}, "auto"),
+     pytest.param("lstm", {}, "auto", marks=pytest.mark.slow),
+     pytest.param("jordan", {}, "auto", marks=pytest.mark.slow)],
     ids=["gru_member_kernel", "gru_clipped_members_one_by_one", "elman_member_kernel",
          "lstm_member_kernel", "jordan_member_kernel"],
 )  # fmt: skip
@@ -109,7 +111,7 @@ def seeded(run_config, seed):
     })  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", ["gru", "elman"])
+@pytest.mark.parametrize("kind", ["gru", pytest.param("elman", marks=pytest.mark.slow)])
 def test_members_with_data_of_their_own_are_each_the_network_of_that_seed(kind):
     # A replication over seeds: seed k draws the data, the batch order and the weights of
     # subject k. As one ensemble on MemberTasks, member k is that network.
