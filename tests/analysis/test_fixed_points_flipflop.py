@@ -9,6 +9,7 @@ are within 0.02 of the pattern, 9 index-1 saddles and 4 with two unstable modes.
 
 import copy
 
+import pytest
 import torch
 
 from rnnlab.analysis.fixed_points import find_fixed_points, sample_states, trajectories
@@ -28,6 +29,7 @@ CONFIG = {
 }  # fmt: skip
 
 
+@pytest.mark.slow  # the flip-flop replication's quick test trains and checks the same in the default run
 def test_a_trained_gru_has_one_attractor_per_memory_state():
     config = parse_config(CONFIG)
     task, network = build(config)
