@@ -29,7 +29,8 @@ CONFIG = {
 }  # fmt: skip
 
 
-@pytest.mark.slow  # the flip-flop replication's quick test trains and checks the same in the default run
+# The flip-flop replication's quick test trains and checks the same in the default run.
+@pytest.mark.slow
 def test_a_trained_gru_has_one_attractor_per_memory_state():
     config = parse_config(CONFIG)
     task, network = build(config)
