@@ -3,8 +3,9 @@
 Forward + backward of the whole batch, interleaved pairs (ensemble, then the N singles), the
 median of ``--repeats`` pairs; both on rnnlab's default path. Prints one row per case:
 
-    python bench/ensemble.py            # the issue's two cases
+    python bench/ensemble.py            # the issue's two cases, and the LSTM's
     python bench/ensemble.py --quick    # fewer repeats
+    python bench/ensemble.py --grid     # GRU, LSTM and Jordan over a grid of N, B, H (T = 100)
 """
 
 import argparse
@@ -21,7 +22,13 @@ CASES = [  # (family, N, H, B, T, I)
     ("gru", 8, 64, 32, 100, 16),
     ("lstm", 8, 64, 32, 100, 16),
 ]
-FAMILIES = {"elman": rnnlab.Elman, "gru": rnnlab.GRU, "lstm": rnnlab.LSTM}
+FAMILIES = {
+    "elman": rnnlab.Elman,
+    "gru": rnnlab.GRU,
+    "lstm": rnnlab.LSTM,
+    "jordan": lambda I, H: rnnlab.Jordan(I, H, 8),  # 8 output (context) units
+}
+GRID = [(8, 32, 64), (8, 1, 20), (16, 1, 20), (3, 64, 37), (8, 8, 32), (4, 16, 128)]  # N, B, H
 
 
 def seconds(function) -> float:
@@ -62,10 +69,17 @@ def case(family, N, H, B, T, I, repeats):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 repeats instead of 21")
+    parser.add_argument("--grid", action="store_true", help="GRU, LSTM, Jordan over GRID")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    repeats = 5 if args.quick else 21
+    if args.grid:
+        for family in ("gru", "lstm", "jordan"):
+            for N, B, H in GRID:
+                case(family, N, H, B, 100, 16, 9 if not args.quick else repeats)
+        return
     for family, N, H, B, T, I in CASES:
-        case(family, N, H, B, T, I, 5 if args.quick else 21)
+        case(family, N, H, B, T, I, repeats)
 
 
 if __name__ == "__main__":
