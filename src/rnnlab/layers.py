@@ -914,13 +914,12 @@ def members_reference(layer: RecurrentLayer, lengths: np.ndarray, reverse: bool)
 
 def _elman_members(layer, x, state, lengths, p, reverse):
     act = ACTIVATION_CODES[layer.options["nonlinearity"]]
-    bound = partial(elman_members.reference, lengths=lengths, reverse=reverse, act=act)
     B, H = x.shape[-3], p["weight_hh"].shape[-1]
     small = B * H * H <= elman_members.INLINE_MAX_WORK
     kernel = elman_members.ElmanMembersInnermost if small else elman_members.ElmanMembersFunction
     outputs, h = kernel.apply(
         x, state[0], p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], lengths,
-        reverse, act, bound,
+        reverse, act, members_reference(layer, lengths, reverse),
     )  # fmt: skip
     return outputs, (h,)
 

@@ -15,8 +15,8 @@ call into BLAS costs: there :class:`ElmanMembersInnermost` keeps the members inn
 every array, (T, B, H, N), and each step of all members is a few loops that the compiler
 vectorises across members; above :data:`INLINE_MAX_WORK`, :class:`ElmanMembersFunction`
 calls torch's BLAS per member and step (:func:`rnnlab.kernels.blas.matmul`).
-:func:`reference` is the same function written as torch operations over all members: the
-oracle, and what gradients with a graph (second order) differentiate.
+:func:`rnnlab.layers.members_reference` (the members one by one on the reference unroll) is
+the oracle, and what gradients with a graph (second order) differentiate.
 """
 
 import numpy as np
@@ -135,8 +135,8 @@ def backward_innermost(dout, dh, out, w, lengths, reverse, act, da):
 class ElmanMembersFunction(torch.autograd.Function):
     """One Elman layer and direction of N members: x (N, B, T, I) or (B, T, I) shared, h0
     (N, B, H), weights (N, ...) -> outputs (N, B, T, H) and final states (N, B, H).
-    ``lengths``: an int64 array (B,), shared. ``reference``: :func:`reference` bound to the
-    options, for gradients with a graph."""
+    ``lengths``: an int64 array (B,), shared. ``reference``: the same function as torch
+    operations, for gradients with a graph."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, lengths, reverse, act, reference=None):
@@ -264,22 +264,3 @@ class ElmanMembersInnermost(torch.autograd.Function):
             dw_ih = torch.bmm(da2.transpose(1, 2), xt)
         db = da_rows.sum(0).view(H, N).t() if has_bias else None
         return dx, dh.permute(2, 0, 1), dw_ih, dw, db, db, None, None, None, None
-
-
-def reference(x, h0, w_ih, w_hh, b_ih, b_hh, *, lengths: np.ndarray, reverse: bool, act: int):
-    """:class:`ElmanMembersFunction` as torch operations, a loop over time for all members at
-    once: (outputs (N, B, T, H), final states (N, B, H)). Differentiable to every order."""
-    activation = {0: torch.tanh, 1: torch.relu, 2: torch.sigmoid}[act]
-    T = x.shape[-2]
-    gi = torch.matmul(x, w_ih.transpose(1, 2)[:, None])  # (N, B, T, H)
-    if b_ih is not None:
-        gi = gi + (b_ih + b_hh)[:, None, None, :]
-    valid = torch.from_numpy(np.arange(T)[None, :] < lengths[:, None])  # (B, T)
-    h = h0
-    outputs = [None] * T
-    for t in reversed(range(T)) if reverse else range(T):
-        new = activation(gi[:, :, t] + torch.bmm(h, w_hh.transpose(1, 2)))
-        keep = valid[:, t][None, :, None]  # (1, B, 1)
-        h = torch.where(keep, new, h)
-        outputs[t] = torch.where(keep, new, torch.zeros_like(new))
-    return torch.stack(outputs, dim=2), h
