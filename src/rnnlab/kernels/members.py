@@ -10,6 +10,8 @@ with no copy.
 import numpy as np
 import torch
 
+from rnnlab.kernels.common import previous_states, step_masks
+
 
 def input_projections(x, w_ih):
     """``x W_ih^T`` of every step and member, (N, T, B, G), and x time-major as the weight
@@ -34,19 +36,14 @@ def input_gradients(dgi, xt, w_ih, shared: bool):
 
 
 def states_before(after, first, lengths: np.ndarray, reverse: bool):
-    """The state before every step, (N, T, B, H), right at every valid step (0 or ``first``
-    at padded ones), from ``after`` (N, T, B, H), the state after every step with 0 at padded
-    steps, and ``first`` (N, B, H), the initial state (as
-    :func:`rnnlab.kernels.common.previous_states` for one network)."""
-    if not reverse:  # a row active at t >= 1 was active at t - 1
-        return torch.cat([first[:, None], after[:, :-1]], dim=1)
-    shifted = torch.cat([after[:, 1:], first[:, None]], dim=1)
-    T = after.shape[1]
-    if (lengths == T).all():
-        return shifted
-    # A row whose step t + 1 is padding starts at t, from ``first``.
-    next_active = torch.from_numpy(np.arange(1, T + 1)[:, None] < lengths[None, :])  # (T, B)
-    return torch.where(next_active[None, :, :, None], shifted, first[:, None])
+    """The state before every step, (N, T, B, H) contiguous: :func:`rnnlab.kernels.common.
+    previous_states` with the members as one more leading dimension, from ``after`` (N, T, B,
+    H), the state after every step with 0 at padded steps, and ``first`` (N, B, H)."""
+    masks = step_masks(lengths, after.shape[1])  # (T, B, 1), shared by the members, or None
+    before = previous_states(
+        after.transpose(0, 1), first, None if masks is None else masks[:, None], reverse
+    )  # (T, N, B, H)
+    return before.transpose(0, 1).contiguous()
 
 
 def recurrent_gradient(dg, after, first, lengths: np.ndarray, reverse: bool):
