@@ -25,6 +25,14 @@ TASKS = {
     "char_lm": "character language model of a text file (char-rnn), with generation",
     "translation": "translate sentence pairs (eng-fra.txt, or gettext messages) with seq2seq",
     "forecast": "forecast a time series (statsmodels' sunspots, co2, ... or a CSV) with backtests",
+    "perceptual_decision": (
+        "Song et al. (2016): which of two noisy evidence streams is stronger (dots)"
+    ),
+    "context_decision": "Mante et al. (2013): report motion or colour of one stimulus, as cued",
+    "working_memory": (
+        "Romo et al. (1999): is the second frequency, after a delay, higher than the first?"
+    ),
+    "match_to_sample": "Miller et al. (1996), NeuroGym: after a delay, is the test the sample?",
 }
 
 MODELS = {
@@ -40,6 +48,9 @@ EXPERIMENTS = {
     "elman1990": "Elman (1990) Finding Structure in Time: XOR, letters, words, classes, zog",
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
+    "neuro-tasks": (
+        "Song et al. (2016): Dale's-law CTRNNs on random dots and context-dependent integration"
+    ),
 }
 
 

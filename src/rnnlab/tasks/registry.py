@@ -3,18 +3,22 @@
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
+from rnnlab.tasks.context_decision import ContextDecision, ContextDecisionConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
 from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
+from rnnlab.tasks.match_to_sample import MatchToSample, MatchToSampleConfig
 from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
+from rnnlab.tasks.perceptual_decision import PerceptualDecision, PerceptualDecisionConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
 from rnnlab.tasks.translation import Translation, TranslationConfig
 from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
 from rnnlab.tasks.words import Words, WordsConfig
+from rnnlab.tasks.working_memory import WorkingMemory, WorkingMemoryConfig
 
 TASKS: dict[str, tuple[type, type[Task]]] = {
     "temporal_xor": (TemporalXORConfig, TemporalXOR),
@@ -31,6 +35,10 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "char_lm": (CharLMConfig, CharLM),
     "translation": (TranslationConfig, Translation),
     "forecast": (ForecastConfig, Forecasting),
+    "perceptual_decision": (PerceptualDecisionConfig, PerceptualDecision),
+    "context_decision": (ContextDecisionConfig, ContextDecision),
+    "working_memory": (WorkingMemoryConfig, WorkingMemory),
+    "match_to_sample": (MatchToSampleConfig, MatchToSample),
 }
 
 TaskConfig = (
@@ -48,6 +56,10 @@ TaskConfig = (
     | CharLMConfig
     | TranslationConfig
     | ForecastConfig
+    | PerceptualDecisionConfig
+    | ContextDecisionConfig
+    | WorkingMemoryConfig
+    | MatchToSampleConfig
 )
 
 
