@@ -18,6 +18,7 @@ MODULES = (
     "rnnlab.reference.ctrnn",
     "rnnlab.models.readout",
     "rnnlab.tasks.base",
+    "rnnlab.analysis.psychometrics",
 )
 
 

@@ -28,6 +28,14 @@ TASKS = {
     "flipflop": (
         "Sussillo & Barak (2013) 3-bit flip-flop: hold the sign of each channel's last pulse"
     ),
+    "perceptual_decision": (
+        "Song et al. (2016): which of two noisy evidence streams is stronger (dots)"
+    ),
+    "context_decision": "Mante et al. (2013): report motion or colour of one stimulus, as cued",
+    "working_memory": (
+        "Romo et al. (1999): is the second frequency, after a delay, higher than the first?"
+    ),
+    "match_to_sample": "Miller et al. (1996), NeuroGym: after a delay, is the test the sample?",
 }
 
 MODELS = {
@@ -44,6 +52,9 @@ EXPERIMENTS = {
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
     "flipflop": "Sussillo & Barak (2013) 3-bit flip-flop: an attractor per memory, saddles between",
+    "neuro-tasks": (
+        "Song et al. (2016): Dale's-law CTRNNs on random dots and context-dependent integration"
+    ),
 }
 
 

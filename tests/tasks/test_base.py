@@ -85,7 +85,8 @@ def test_checked_splits_names_the_task_and_split():
 
 
 SYNTHETIC = ["temporal_xor", "letters", "words", "adding", "latch", "two_sequence", "parity",
-             "copy_memory", "reber", "flipflop"]  # fmt: skip
+             "copy_memory", "reber", "flipflop", "perceptual_decision", "context_decision",
+             "working_memory", "match_to_sample"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", SYNTHETIC)

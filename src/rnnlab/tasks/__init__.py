@@ -22,25 +22,37 @@ from the machine's gettext catalogues (:mod:`~rnnlab.tasks.gettext_corpus`).
 Time series: :mod:`~rnnlab.tasks.time_series` (statsmodels' series and CSV files, the scaler)
 and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian intervals,
 rolling-origin backtests).
+
+Cognitive tasks of computational neuroscience, trials with named periods, a loss mask on the
+fixation and decision periods and per-trial conditions (:mod:`~rnnlab.tasks.trials`):
+:mod:`~rnnlab.tasks.perceptual_decision` (random dots, Song et al. 2016),
+:mod:`~rnnlab.tasks.context_decision` (Mante et al. 2013),
+:mod:`~rnnlab.tasks.working_memory` (Romo et al. 1999) and
+:mod:`~rnnlab.tasks.match_to_sample` (delayed match-to-sample, NeuroGym).
 """
 
 from rnnlab.losses import masked_loss, per_sequence_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
     char_lm,
+    context_decision,
     copy_memory,
     flipflop,
     forecasting,
     gettext_corpus,
     latch,
     letter_sequences,
+    match_to_sample,
     names,
     parity,
+    perceptual_decision,
     reber,
     temporal_xor,
     time_series,
     translation,
+    trials,
     two_sequence,
+    working_memory,
 )
 from rnnlab.tasks.base import Split, Task, check_split, checked_splits
 from rnnlab.tasks.registry import TASKS, TaskConfig, build_task
@@ -59,6 +71,7 @@ __all__ = [
     "char_lm",
     "check_split",
     "checked_splits",
+    "context_decision",
     "copy_memory",
     "flipflop",
     "forecasting",
@@ -66,13 +79,17 @@ __all__ = [
     "latch",
     "letter_sequences",
     "masked_loss",
+    "match_to_sample",
     "names",
     "parity",
     "per_sequence_loss",
+    "perceptual_decision",
     "predictions_from_outputs",
     "reber",
     "temporal_xor",
     "time_series",
     "translation",
+    "trials",
     "two_sequence",
+    "working_memory",
 ]

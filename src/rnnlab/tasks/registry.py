@@ -3,19 +3,23 @@
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
+from rnnlab.tasks.context_decision import ContextDecision, ContextDecisionConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
 from rnnlab.tasks.flipflop import FlipFlop, FlipFlopConfig
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
 from rnnlab.tasks.letter_sequences import Letters, LettersConfig
 from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
+from rnnlab.tasks.match_to_sample import MatchToSample, MatchToSampleConfig
 from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
+from rnnlab.tasks.perceptual_decision import PerceptualDecision, PerceptualDecisionConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
 from rnnlab.tasks.translation import Translation, TranslationConfig
 from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
 from rnnlab.tasks.words import Words, WordsConfig
+from rnnlab.tasks.working_memory import WorkingMemory, WorkingMemoryConfig
 
 TASKS: dict[str, tuple[type, type[Task]]] = {
     "temporal_xor": (TemporalXORConfig, TemporalXOR),
@@ -33,6 +37,10 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "translation": (TranslationConfig, Translation),
     "forecast": (ForecastConfig, Forecasting),
     "flipflop": (FlipFlopConfig, FlipFlop),
+    "perceptual_decision": (PerceptualDecisionConfig, PerceptualDecision),
+    "context_decision": (ContextDecisionConfig, ContextDecision),
+    "working_memory": (WorkingMemoryConfig, WorkingMemory),
+    "match_to_sample": (MatchToSampleConfig, MatchToSample),
 }
 
 TaskConfig = (
@@ -51,6 +59,10 @@ TaskConfig = (
     | TranslationConfig
     | ForecastConfig
     | FlipFlopConfig
+    | PerceptualDecisionConfig
+    | ContextDecisionConfig
+    | WorkingMemoryConfig
+    | MatchToSampleConfig
 )
 
 
