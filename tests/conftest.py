@@ -39,3 +39,35 @@ def corpus(tmp_path):
     path = tmp_path / "slice.txt"
     path.write_text(SHAKESPEARE.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
     return path
+
+
+class Ran:
+    """What a command printed and its exit status, as ``subprocess.run`` reports them."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli_in_process(capsys, monkeypatch):
+    """Run the command line's ``main`` in this process: ``run(*args, cwd=None) -> Ran``.
+
+    For the commands that end in a user's mistake before any work: a process of its own would
+    spend 4-5 s of the 2-core machine importing torch to print one line. An exception that
+    ``main`` lets through (what a user would see as a traceback) fails the test. The tests of
+    the entry point itself, and of what needs a process (signals, locks), start one."""
+    from rnnlab.cli import main
+
+    def run(*args, cwd=None) -> Ran:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run

@@ -112,9 +112,11 @@ def test_forecast_prints_times_values_and_intervals(forecast_run, tmp_path):
      (["translate", "{translation}", "   "], "nothing to translate"),
      (["translate", "{translation}", "go .", "--beam", "0"], "Invalid value for '--beam'")],
 )  # fmt: skip
-def test_mistakes_are_one_line_errors(translation_run, forecast_run, command, message):
+def test_mistakes_are_one_line_errors(
+    translation_run, forecast_run, command, message, cli_in_process
+):
     args = [part.format(translation=translation_run, forecast=forecast_run) for part in command]
-    result = rnnlab(*args)
+    result = cli_in_process(*args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr

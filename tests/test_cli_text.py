@@ -139,9 +139,9 @@ def test_generate_prints_the_prime_and_a_seeded_sample(text_run):
      (["generate", "{text}", "--prime", ""], "the prime is empty"),
      (["predict", "{names}"], "Missing argument 'NAMES...'")],
 )  # fmt: skip
-def test_mistakes_are_one_line_errors(names_run, text_run, command, message):
+def test_mistakes_are_one_line_errors(names_run, text_run, command, message, cli_in_process):
     args = [part.format(text=text_run, names=names_run) for part in command]
-    result = rnnlab(*args)
+    result = cli_in_process(*args)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr

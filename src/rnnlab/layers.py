@@ -177,6 +177,17 @@ class RecurrentLayer(nn.Module):
         projected LSTM), the size of the spec's output part."""
         return self._state_sizes()[self.spec.output_part]
 
+    def readout_units(self) -> torch.Tensor | None:
+        """The features of ``outputs`` (D*H at each step, both directions) that a readout of
+        this layer may read, only through non-negative weights: the excitatory units of each
+        direction under Dale's law (the spec's ``readout_units``); None: every feature, with
+        weights of either sign."""
+        units = self.spec.readout_units(self.hidden_size, self.options)
+        if units is None:
+            return None
+        size = self.output_size_per_direction
+        return torch.cat([units + size * d for d in range(self.num_directions)])
+
     # -- parameters -------------------------------------------------------------------------
 
     def _build(self, device, dtype) -> None:

@@ -4,17 +4,28 @@ import json
 
 import pytest
 
-from rnnlab.experiments.long_range import CELLS, run, verdict
+from rnnlab.experiments.long_range import CELLS, STEPS, run, verdict
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
+    """``--quick`` itself (77 s on the 2-core machine): under -m slow."""
     out = tmp_path_factory.mktemp("long_range")
     return out, run(out, quick=True, echo=lambda line: None)
 
 
-def test_outputs(quick_run):
-    out, _ = quick_run
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    """``--quick`` with 30 updates per training: every output, none of the learning."""
+    out = tmp_path_factory.mktemp("long_range_short")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(STEPS, "quick", {"adding": 30, "copy_memory": 30})
+        return out, run(out, quick=True, echo=lambda line: None)
+
+
+def test_outputs(short_run):
+    out, results = short_run
+    assert results["steps"] == {"adding": 30, "copy_memory": 30}
     written = json.loads((out / "results.json").read_text())
     assert set(written["table"]) == {"adding", "copy_memory"}
     assert set(written["table"]["adding"]["50"]) == set(CELLS)
@@ -23,11 +34,12 @@ def test_outputs(quick_run):
     assert (out / "report.html").read_text().count("data:image/png;base64,") == 3
 
 
-def test_parameter_counts_are_matched(quick_run):
-    counts = {r["cell"]: r["parameters"] for r in quick_run[1]["runs"] if r["task"] == "adding"}
+def test_parameter_counts_are_matched(short_run):
+    counts = {r["cell"]: r["parameters"] for r in short_run[1]["runs"] if r["task"] == "adding"}
     assert max(counts.values()) / min(counts.values()) < 1.05, counts
 
 
+@pytest.mark.slow
 def test_gated_cells_solve_adding_at_50_and_elman_does_not_in_600_steps(quick_run):
     table = quick_run[1]["table"]["adding"]["50"]
     assert table["lstm"]["mean_loss"] < 0.05 and table["gru"]["mean_loss"] < 0.05

@@ -9,9 +9,7 @@ import torch
 
 from rnnlab.experiments.neuro_tasks import run
 from rnnlab.experiments.neuro_tasks.behaviour import dale_violations
-from rnnlab.experiments.neuro_tasks.network import DaleNetwork
 from rnnlab.experiments.neuro_tasks.training import Setting, TargetPerformance, dale_network
-from rnnlab.layers import CTRNN
 from rnnlab.tasks.perceptual_decision import PerceptualDecision, PerceptualDecisionConfig
 
 TINY = {
@@ -65,26 +63,12 @@ def test_dale_holds_after_training_even_a_little(tiny_run):
     assert dale["value"] == 0 and dale["passed"]
 
 
-def test_the_dale_network_reads_the_excitatory_rates_with_non_negative_weights():
-    torch.manual_seed(0)
-    layer = CTRNN(3, 10, dale=True)
-    network = DaleNetwork(layer, 2)
-    with torch.no_grad():
-        network.readout_weight.copy_(torch.randn(2, 8))  # some negative: used as |W|
-    x = torch.rand(4, 5, 3)
-    outputs, _ = network(x)
-    rates, _ = layer(x)
-    expected = rates[..., :8] @ network.readout_weight.abs().T + network.readout_bias
-    torch.testing.assert_close(outputs, expected)
-    readout = network.effective_readout()
-    assert tuple(readout.shape) == (2, 10)
-    assert (readout >= 0).all() and (readout[:, 8:] == 0).all()
+def test_the_network_breaks_no_dale_rule_and_starts_as_pycog():
+    task = PerceptualDecision(PerceptualDecisionConfig(num_train=8, num_val=4, num_test=4))
+    network = dale_network(task, 10, seed=0)
     assert dale_violations(network)["total"] == 0
-
-
-def test_the_dale_network_needs_a_dale_layer():
-    with pytest.raises(ValueError, match="Dale's law"):
-        DaleNetwork(CTRNN(3, 10), 2)
+    assert (network.readout.bias == 0).all()
+    assert network.readout.units.tolist() == list(range(8))
 
 
 def test_a_network_is_the_same_for_the_same_seed():

@@ -8,7 +8,9 @@ from torch import nn
 
 from rnnlab.layers import CTRNN, GRU, LSTM, Elman
 from rnnlab.losses import gaussian_parts
+from rnnlab.models.ensemble import Ensemble
 from rnnlab.models.readout import (
+    ExcitatoryReadout,
     FinalStateReadout,
     Network,
     SequenceNetwork,
@@ -108,3 +110,72 @@ def test_options_a_class_does_not_take_are_refused():
         SequenceNetwork(GRU(4, 5), 3, highway=2)
     with pytest.raises(ValueError, match=r"reads token ids: an integer tensor \(B, T\); got "):
         SequenceNetwork(GRU(4, 5), 3, vocab_size=4)(torch.randn(2, 3, 4))
+
+
+def _negative_weights(network):
+    with torch.no_grad():
+        network.readout.weight.copy_(torch.randn_like(network.readout.weight))
+    assert (network.readout.weight < 0).any()  # the readout must use |W|
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_under_dales_law_a_step_network_reads_the_excitatory_rates_through_abs_weights(
+    bidirectional,
+):
+    # pycog: W_out = [W_out]+ on the excitatory units (the first floor(0.8 H)), 0 elsewhere.
+    torch.manual_seed(0)
+    layer = CTRNN(3, 10, dale=True, bidirectional=bidirectional).double()
+    network = Network(layer, 2).double()
+    assert isinstance(network.readout, ExcitatoryReadout)
+    _negative_weights(network)
+    x = torch.rand(4, 5, 3, dtype=torch.float64)
+    outputs, _ = network(x)
+    rates, _ = layer(x)  # (B, T, D * 10)
+    D = 2 if bidirectional else 1
+    excitatory = [d * 10 + k for d in range(D) for k in range(8)]
+    assert network.readout.units.tolist() == excitatory
+    W, b = network.readout.weight.abs(), network.readout.bias
+    torch.testing.assert_close(outputs, rates[..., excitatory] @ W.T + b, rtol=0, atol=1e-12)
+    full = network.readout.effective_weight()  # (O, D H): what it applies to every unit
+    assert full.shape == (2, D * 10) and (full >= 0).all()
+    inhibitory = [k for k in range(D * 10) if k not in excitatory]
+    assert (full[:, inhibitory] == 0).all()
+    torch.testing.assert_close(outputs, rates @ full.T + b, rtol=0, atol=1e-12)
+    outputs.sum().backward()
+    assert (layer.weight_hh_l0.grad != 0).any()  # the gradient reaches the layer
+
+
+def test_under_dales_law_a_sequence_network_reads_the_excitatory_final_rates():
+    torch.manual_seed(0)
+    layer = CTRNN(3, 10, dale=True, excitatory_fraction=0.5).double()
+    network = SequenceNetwork(layer, 2).double()
+    _negative_weights(network)
+    x, lengths = torch.rand(3, 6, 3, dtype=torch.float64), torch.tensor([6, 2, 4])
+    outputs, _ = network(x, lengths=lengths)
+    rates, _ = layer(x, lengths=lengths)
+    last = rates[torch.arange(3), lengths - 1, :5]  # the 5 excitatory units, each last step
+    expected = last @ network.readout.weight.abs().T + network.readout.bias
+    torch.testing.assert_close(outputs, expected, rtol=0, atol=1e-12)
+
+
+def test_without_dales_law_the_readout_reads_every_unit_with_any_sign():
+    network = Network(CTRNN(3, 10), 2)
+    assert type(network.readout) is StepReadout and network.readout.weight.shape == (2, 10)
+    assert CTRNN(3, 10).readout_units() is None and Elman(3, 4).readout_units() is None
+
+
+def test_the_dale_readout_keeps_torch_names_and_an_ensemble_member_runs_as_the_network():
+    torch.manual_seed(0)
+    make = lambda: Network(CTRNN(3, 10, dale=True), 2).double()  # noqa: E731
+    ensemble = Ensemble(make, 3)
+    names = [n for n in make().state_dict() if n.startswith("readout.")]
+    assert names == ["readout.weight", "readout.bias"]  # the units are not saved
+    with torch.no_grad():
+        for name, tensor in ensemble.named_parameters():
+            if name.endswith("readout.weight") or "readout_weight" in name:
+                tensor.copy_(torch.randn_like(tensor))
+    x = torch.rand(2, 5, 3, dtype=torch.float64)
+    outputs, _ = ensemble(x)  # (N, B, T, O)
+    for k in range(3):
+        alone, _ = ensemble.member(k)(x)
+        torch.testing.assert_close(outputs[k], alone, rtol=0, atol=1e-12)

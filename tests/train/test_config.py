@@ -5,6 +5,7 @@ import re
 import pytest
 
 from rnnlab.errors import ConfigError
+from rnnlab.tasks.registry import TASKS
 from rnnlab.train.config import RunConfig, apply_override, load_config, parse_config, save_config
 
 BASE = {"model": {"kind": "elman", "hidden_size": 4}, "task": {"name": "letters"}}
@@ -40,7 +41,7 @@ def with_(section: str, **values) -> dict:
             with_("task", name="leters"),
             "unknown name 'leters' in [task] name; valid: temporal_xor, letters, words, "
             "lexical_classes, adding, latch, two_sequence, parity, copy_memory, reber, names, "
-            "char_lm, translation, forecast, flipflop. "
+            f"char_lm, translation, forecast, {', '.join(list(TASKS)[14:])}. "
             "Did you mean 'letters'?",
         ),
         (

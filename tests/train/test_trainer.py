@@ -155,8 +155,14 @@ def test_nan_can_be_skipped_and_counted(tmp_path):
     assert run.read_metrics()[-2]["skipped"] == 8  # every batch after the weights turned NaN
 
 
-def test_interrupt_then_resume_equals_one_run(tmp_path):
-    run_config = config(max_steps=40)
+NOISY_CTRNN = {"kind": "ctrnn", "hidden_size": 8, "sigma_rec": 0.3, "sigma_in": 0.1, "seed": 5,
+               "dale": True, "noise_in_eval": True}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", [None, NOISY_CTRNN], ids=["elman", "ctrnn_own_noise"])
+def test_interrupt_then_resume_equals_one_run(tmp_path, model):
+    # The CTRNN draws its noise from a generator of its own, which the checkpoint keeps.
+    run_config = config(model=model, max_steps=40)
     whole, _ = train(tmp_path, "whole", run_config)
     run = RunDirectory.create(tmp_path / "parts", run_config)
     stop = iter([False] * 16 + [True])

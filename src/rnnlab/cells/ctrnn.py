@@ -44,8 +44,9 @@ applies are::
     W_ih_eff = |W_ih| diag(s_below)        a layer above: the signs of the units below
 
 so the sign constraint holds exactly after any update of the free parameters ``W_hh``, ``W_ih``
-(pycog's ``make_positive`` = ``abs``). A readout should read the excitatory units only
-(:attr:`CTRNNCell.excitatory_units`, and the layer's). Without Dale, ``W_hh_eff = mask * W_hh``.
+(pycog's ``make_positive`` = ``abs``). rnnlab's readouts (:mod:`rnnlab.models.readout`) read
+the excitatory units only, through non-negative weights (the spec's ``readout_units``;
+:attr:`CTRNNCell.excitatory_units`, and the layer's). Without Dale, ``W_hh_eff = mask * W_hh``.
 
 **Connectivity**: ``connectivity``, an (H, H) tensor (non-negative under Dale), multiplies
 ``W_hh`` at every step (a buffer ``mask_hh``, saved in state dicts), so a weight it sets to 0
@@ -376,6 +377,12 @@ def ctrnn_jacobian_bound(p, options) -> float:
         )
 
 
+def _readout_units(hidden_size: int, options) -> torch.Tensor | None:
+    """Under Dale's law a readout reads the excitatory units, through non-negative weights
+    (pycog's ``W_out = [W_out]+`` on the excitatory units); without it, every unit."""
+    return excitatory_indices(hidden_size, options) if options["dale"] else None
+
+
 CTRNN_SPEC = CellSpec(
     name="CTRNN",
     parameter_shapes=_shapes,
@@ -387,6 +394,7 @@ CTRNN_SPEC = CellSpec(
     output=_output,
     per_step=("noise_ih", "noise_hh"),
     initialise=ctrnn_initialise,
+    readout_units=_readout_units,
     jacobian_bound=ctrnn_jacobian_bound,
 )
 
@@ -420,6 +428,24 @@ class NoiseSource:
         """Standard normal draws of ``shape``, with ``like``'s dtype and device."""
         generator = self.generator(like.device)
         return torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+
+    def get_state(self) -> torch.Tensor | None:
+        """The generator's state (a uint8 tensor, ``torch.Generator.get_state``), what a
+        checkpoint keeps so that a resumed run draws the noise the uninterrupted run would
+        have; None where the noise comes from torch's global generator (kept with it)."""
+        if self.seed is None:
+            return None
+        if self._generator is None:  # nothing drawn yet: the freshly seeded state
+            return torch.Generator().manual_seed(self.seed).get_state()
+        return self._generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        """Continue from a state that :meth:`get_state` returned (on the CPU; on another
+        device the generator is seeded afresh there, as after a move)."""
+        if self.seed is None:
+            raise ValueError("this noise comes from torch's global generator; it has no state")
+        self._generator = torch.Generator()
+        self._generator.set_state(state.to(torch.uint8).cpu())
 
     def __getstate__(self) -> dict:
         generator = self._generator

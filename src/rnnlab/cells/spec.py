@@ -64,6 +64,11 @@ def at_zero(options: Options) -> tuple[float, ...]:
     return (0.0,)
 
 
+def every_unit(hidden_size: int, options: Options) -> None:
+    """A readout reads every unit, with weights of either sign."""
+    return None
+
+
 def uniform_init(
     parameters: Mapping[str, nn.Parameter | None],
     hidden_size: int,
@@ -126,6 +131,10 @@ class CellSpec:
         initialise: ``(params, hidden_size, options, generator) -> None``, called on each
             layer and direction's parameters in order; default torch.nn's
             U(-1/sqrt(H), 1/sqrt(H)) (:func:`uniform_init`).
+        readout_units: ``(hidden_size, options) -> indices | None``, the units of a direction
+            that a readout may read, and only through non-negative weights: the excitatory
+            units under Dale's law (Song et al. 2016, whose readout is ``[W_out]+`` on them).
+            None (the default, :func:`every_unit`): a readout reads every unit, any sign.
         jacobian_bound: optional ``(params, options) -> float``, a bound on every one-step
             Jacobian's spectral norm ‖∂s_t/∂s_{t-1}‖₂ that depends on the weights alone (the
             Pascanu et al. 2013 bound of Elman's and Jordan's networks); None where there is
@@ -146,6 +155,7 @@ class CellSpec:
     state_type: type | None = None
     state_layout: str | None = None
     initialise: Callable[..., None] = uniform_init
+    readout_units: Callable[[int, Options], torch.Tensor | None] = every_unit
     jacobian_bound: Callable[[Parameters, Options], float] | None = None
 
     def __post_init__(self) -> None:

@@ -76,7 +76,8 @@ class LSTMConfig(_LayerConfig):
 class CTRNNConfig(_LayerConfig):
     """``[model] kind = "ctrnn"``: continuous-time rate units, optionally with Dale's law
     (:class:`rnnlab.CTRNN`). A connectivity mask is a tensor: the Python API sets it, a config
-    cannot. The readout reads every unit, the inhibitory ones too."""
+    cannot. Under Dale's law the readout reads the excitatory units only, through non-negative
+    weights (:class:`rnnlab.models.readout.ExcitatoryReadout`)."""
 
     kind: Literal["ctrnn"]
     nonlinearity: Literal["relu", "softplus", "tanh", "retanh", "sigmoid"] = "relu"

@@ -127,7 +127,8 @@ class Ensemble(nn.Module):
                 setattr(module, name, nn.Parameter(values, requires_grad=parameter.requires_grad))
             for name, _ in list(module.named_buffers(recurse=False)):
                 values = torch.stack([m.get_buffer(prefix + name) for m in members])
-                module.register_buffer(name, values)
+                saved = name not in module._non_persistent_buffers_set  # as the members'
+                module.register_buffer(name, values, persistent=saved)
         for name, child in stacked.named_children():
             self._refuse_clash(name)
             self.add_module(name, child)
@@ -136,7 +137,8 @@ class Ensemble(nn.Module):
             self.register_parameter(name, parameter)
         for name, buffer in stacked.named_buffers(recurse=False):
             self._refuse_clash(name)
-            self.register_buffer(name, buffer)
+            saved = name not in stacked._non_persistent_buffers_set
+            self.register_buffer(name, buffer, persistent=saved)
         # Not submodules: the template gives the members' structure to functional_call (its own
         # weights are never used), the cache holds plain members for inference.
         object.__setattr__(self, "_template", template)

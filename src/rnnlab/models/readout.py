@@ -11,7 +11,9 @@ ids one-hot or embedded), the layer, and dropout on what the readout reads. Each
 module for its output kind, :class:`StepReadout` or :class:`FinalStateReadout`: a
 ``torch.nn.Linear`` (its parameters are ``readout.weight`` and ``readout.bias``) that also says
 what of the layer it reads. :func:`rnnlab.models.config.build_model` picks the class from the
-task's target kind.
+task's target kind. A layer under Dale's law (``rnnlab.CTRNN(..., dale=True)``) is read from its
+excitatory units only, through non-negative weights (:class:`ExcitatoryReadout`): the network
+picks the readout's Dale's-law kind from the layer, not from a flag.
 
 >>> from rnnlab.layers import GRU
 >>> _ = torch.manual_seed(0)
@@ -50,6 +52,11 @@ class StepReadout(nn.Linear):
         """What this readout reads of the layer: its outputs at every step (B, T, D*H)."""
         return outputs
 
+    def members(self, read: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+        """N members' readouts at once: ``read`` (N, B, T, F), their ``weight`` (N, O, F)
+        and ``bias`` (N, O) give (N, B, T, O)."""
+        return torch.matmul(read, weight[:, None].transpose(-1, -2)) + bias[:, None, None]
+
 
 class FinalStateReadout(nn.Linear):
     """The readout once per sequence: a linear map of the last layer's final state, both
@@ -84,6 +91,69 @@ class FinalStateReadout(nn.Linear):
         return f"{super().extra_repr()}, num_directions={self.num_directions}"
 
 
+class ExcitatoryReadout:
+    """Dale's law at a readout (Song, Yang & Wang 2016; pycog's ``W_out = [W_out]+`` on the
+    excitatory units): the linear map reads only the features ``units`` of what it reads (the
+    excitatory units of each direction, :meth:`rnnlab.layers.RecurrentLayer.readout_units`),
+    through the absolute values of its weights, so that every weight it applies is >= 0
+    whatever an update does::
+
+        outputs = read[..., units] |W|^T + b            W: (O, len(units))
+
+    Mixed into :class:`StepReadout` and :class:`FinalStateReadout`, which say what is read;
+    ``weight`` and ``bias`` keep torch.nn.Linear's names (``units`` is not in the state dict).
+    With torch.nn.Linear's initialisation, U(-1/sqrt(n), 1/sqrt(n)), the weights it applies
+    start from U(0, 1/sqrt(n)).
+    """
+
+    units: torch.Tensor
+    weight: nn.Parameter
+    bias: nn.Parameter | None
+
+    def forward(self, read: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(read.index_select(-1, self.units), self.weight.abs(), self.bias)
+
+    def effective_weight(self) -> torch.Tensor:
+        """(O, F): the weight this readout applies to every feature it could read, |W| on
+        ``units`` and 0 on the others (F = D*H)."""
+        features = self.read_features
+        weight = self.weight.new_zeros(self.weight.shape[0], features)
+        return weight.index_copy(1, self.units, self.weight.abs())
+
+    def members(self, read: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor):
+        """As :meth:`StepReadout.members`, through the members' |W| on ``units``."""
+        read = read.index_select(-1, self.units)
+        return torch.matmul(read, weight.abs()[:, None].transpose(-1, -2)) + bias[:, None, None]
+
+
+def _units_buffer(readout: nn.Module, units: torch.Tensor, features: int) -> None:
+    readout.register_buffer("units", units.to(readout.weight.device), persistent=False)
+    readout.read_features = features
+
+
+class ExcitatoryStepReadout(ExcitatoryReadout, StepReadout):
+    """:class:`StepReadout` under Dale's law (:class:`ExcitatoryReadout`): outputs
+    (B, T, O) from the excitatory units' outputs at every step."""
+
+    def __init__(self, units: torch.Tensor, features: int, out_features: int, device=None):
+        StepReadout.__init__(self, len(units), out_features, device=device)
+        _units_buffer(self, units, features)
+
+
+class ExcitatoryFinalStateReadout(ExcitatoryReadout, FinalStateReadout):
+    """:class:`FinalStateReadout` under Dale's law (:class:`ExcitatoryReadout`): outputs
+    (B, O) from the excitatory units of the last layer's final output."""
+
+    def __init__(
+        self, units: torch.Tensor, features: int, out_features: int, num_directions: int,
+        device=None, spec=None, options=None,
+    ) -> None:  # fmt: skip
+        FinalStateReadout.__init__(
+            self, len(units), out_features, num_directions, device, spec, options
+        )
+        _units_buffer(self, units, features)
+
+
 def _device_of(layer: RecurrentLayer) -> torch.device:
     """Where ``layer``'s parameters are: a network's other parameters go there too."""
     return layer.weight_ih_l0.device
@@ -106,7 +176,7 @@ class RecurrentNetwork(nn.Module):
     """
 
     needs_targets = False  # an encoder-decoder reads the targets too (rnnlab.models.seq2seq)
-    readout: StepReadout | FinalStateReadout
+    readout: StepReadout | FinalStateReadout  # or their Dale's-law kinds, ExcitatoryReadout
 
     def __init__(
         self,
@@ -178,7 +248,11 @@ class Network(RecurrentNetwork):
             output_dropout=output_dropout,
         )  # fmt: skip
         device = _device_of(layer)
-        self.readout = StepReadout(self.features, output_size, device=device)
+        units = layer.readout_units()
+        if units is None:
+            self.readout = StepReadout(self.features, output_size, device=device)
+        else:
+            self.readout = ExcitatoryStepReadout(units, self.features, output_size, device)
         self.highway = None
         if highway is not None:
             if vocab_size is not None:
@@ -211,8 +285,7 @@ class Network(RecurrentNetwork):
             return None
         hidden, state = served  # (N, B, T, D*H)
         weight, bias = tensors["readout.weight"], tensors["readout.bias"]  # (N, O, F), (N, O)
-        outputs = torch.matmul(hidden, weight[:, None].transpose(-1, -2)) + bias[:, None, None]
-        return outputs, state
+        return self.readout.members(hidden, weight, bias), state
 
     def forward_scheduled(
         self, x: torch.Tensor, state, teacher_forcing: float, loss: Loss
@@ -265,10 +338,14 @@ class SequenceNetwork(RecurrentNetwork):
             layer, vocab_size=vocab_size, embedding_dim=embedding_dim,
             output_dropout=output_dropout,
         )  # fmt: skip
-        self.readout = FinalStateReadout(
-            self.features, output_size, layer.num_directions, device=_device_of(layer),
-            spec=layer.spec, options=layer.options,
-        )  # fmt: skip
+        device, spec, options = _device_of(layer), layer.spec, layer.options
+        D, units = layer.num_directions, layer.readout_units()
+        if units is None:
+            self.readout = FinalStateReadout(self.features, output_size, D, device, spec, options)
+        else:
+            self.readout = ExcitatoryFinalStateReadout(
+                units, self.features, output_size, D, device, spec, options
+            )
 
 
 def least_squares_highway(network: Network, split, steps: int, gaussian: bool) -> None:

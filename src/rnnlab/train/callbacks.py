@@ -183,10 +183,25 @@ def standard_callbacks(
     return callbacks
 
 
+def _noise_sources(network) -> list[tuple[str, object]]:
+    """The modules of ``network`` that draw noise from a generator of their own (a layer's
+    or cell's ``noise``, with ``get_state`` and ``set_state``), by module name."""
+    found = []
+    for name, module in network.named_modules():
+        source = getattr(module, "noise", None)
+        if callable(getattr(source, "get_state", None)):
+            found.append((name or "network", source))
+    return found
+
+
 def save(loop: Loop) -> None:
     """Write a checkpoint of the loop's present state into its run."""
     optimizer_tensors, optimizer_meta = optimizer_state_to_tensors(loop.optimizer.state_dict())
     training_state = {**optimizer_tensors, "rng.torch": torch.get_rng_state()}
+    for name, source in _noise_sources(loop.network):  # a CTRNN's own noise generator
+        state = source.get_state()
+        if state is not None:
+            training_state[f"rng.noise.{name}"] = state
     if loop.carried is not None:
         for k, part in enumerate(state_tensors(loop.carried)):
             training_state[f"carried.{k}"] = part.detach().cpu()
@@ -219,6 +234,9 @@ def restore(loop: Loop, name: str | None, run: RunDirectory | None = None) -> No
     )
     loop.scheduler.load_state_dict(checkpoint.meta["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
+    for name, source in _noise_sources(loop.network):
+        if f"rng.noise.{name}" in tensors:
+            source.set_state(tensors[f"rng.noise.{name}"])
     parts = tuple(
         tensors[f"carried.{k}"].to(loop.device) for k in range(2) if f"carried.{k}" in tensors
     )

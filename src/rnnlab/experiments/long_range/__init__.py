@@ -46,6 +46,11 @@ CELLS = {
 }
 
 
+# The most updates of each task's trainings (a training stops earlier once solved beyond doubt).
+STEPS = {"quick": {"adding": 600, "copy_memory": 600},
+         "full": {"adding": 5000, "copy_memory": 3000}}  # fmt: skip
+
+
 def train_seeds(
     out: Path, cell: str, task: dict, steps: int, seeds: list[int],
     stop_below: float | None = None,
@@ -96,8 +101,7 @@ def run(out: Path, seeds: int = 3, quick: bool = False,
     start = time.perf_counter()
     adding_lengths = [50] if quick else [50, 100, 200, 400]
     copy_lengths = [10] if quick else [10, 20, 50]
-    budget = {"adding": 600, "copy_memory": 600} if quick else {"adding": 5000,
-                                                                  "copy_memory": 3000}  # fmt: skip
+    budget = dict(STEPS["quick" if quick else "full"])
     seeds = 1 if quick else seeds
     runs: list[dict] = []
     for task, lengths in (("adding", adding_lengths), ("copy_memory", copy_lengths)):

@@ -10,7 +10,7 @@ from rnnlab.analysis.psychometrics import (
     fit_psychometric,
 )
 from rnnlab.cells.ctrnn import unit_signs
-from rnnlab.experiments.neuro_tasks.network import DaleNetwork
+from rnnlab.models.readout import Network
 from rnnlab.tasks.context_decision import CONTEXTS, ContextDecision
 from rnnlab.tasks.perceptual_decision import PerceptualDecision
 from rnnlab.tasks.trials import CognitiveTask, Trials, decisions
@@ -24,12 +24,12 @@ def grid_trials(task: CognitiveTask, repeats: int, seed: int) -> Trials:
     return task.make(values, catch, torch.Generator().manual_seed(seed))
 
 
-def choices(network: DaleNetwork, trials: Trials) -> torch.Tensor:
+def choices(network: Network, trials: Trials) -> torch.Tensor:
     """(N,) the network's choice on every trial (the noise drawn, as in training)."""
     return decisions(split_outputs(network, trials))
 
 
-def decision_behaviour(network: DaleNetwork, task: PerceptualDecision, per_level: int,
+def decision_behaviour(network: Network, task: PerceptualDecision, per_level: int,
                        seed: int) -> dict:  # fmt: skip
     """Random dots: ``per_level`` trials at each signed coherence of the task; accuracy, per
     unsigned coherence, and the cumulative-Gaussian psychometric fit of P(choice 1) against
@@ -48,7 +48,7 @@ def decision_behaviour(network: DaleNetwork, task: PerceptualDecision, per_level
     }
 
 
-def context_behaviour(network: DaleNetwork, task: ContextDecision, per_condition: int,
+def context_behaviour(network: Network, task: ContextDecision, per_condition: int,
                       seed: int) -> dict:  # fmt: skip
     """Context-dependent integration: ``per_condition`` trials of each of the 2 x 6 x 6
     conditions; accuracy, and in each context the logistic regression of the choices on the
@@ -78,15 +78,15 @@ def context_behaviour(network: DaleNetwork, task: ContextDecision, per_condition
             "contexts": contexts}  # fmt: skip
 
 
-def dale_violations(network: DaleNetwork) -> dict:
+def dale_violations(network: Network) -> dict:
     """The effective weights that break Dale's law after training: recurrent weights whose
     sign differs from their presynaptic unit's, negative input weights, negative readout
     weights or any readout of an inhibitory unit; and whether n_E = floor(0.8 N)."""
     layer = network.layer
     weights = layer.effective_weights()
     signs = unit_signs(layer.hidden_size, layer.excitatory_fraction, weights.weight_hh)
-    readout = network.effective_readout()
-    n_e = network.excitatory
+    readout = network.readout.effective_weight()  # (O, H)
+    n_e = len(layer.excitatory_units)
     count = {
         "recurrent": int((weights.weight_hh * signs < 0).sum()),
         "input": int((weights.weight_ih < 0).sum()),

@@ -5,7 +5,8 @@ Network (pycog's defaults, spec section 1.1): a :class:`rnnlab.CTRNN` of relu un
 Dale's law (80 % excitatory), tau = 100 ms, dt = 20 ms (alpha = 0.2), recurrent noise
 sigma_rec = 0.15 and input noise sigma_in = 0.01, a learned initial state starting at 0.1,
 read out from the excitatory units with non-negative weights
-(:class:`~rnnlab.experiments.neuro_tasks.network.DaleNetwork`); N = 100 for random dots
+(:class:`rnnlab.models.readout.Network`, whose readout of a Dale's-law layer is
+:class:`~rnnlab.models.readout.ExcitatoryReadout`); N = 100 for random dots
 (pycog's ``rdm_fixed``) and 150 for context-dependent integration (the spec's N for
 ``mante``). The noise is drawn in evaluation too, as in pycog's validation trials: without it
 the network would be nearly deterministic and answer the weakest coherences almost
@@ -36,8 +37,8 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnlab.experiments.neuro_tasks.network import DaleNetwork
 from rnnlab.layers import CTRNN
+from rnnlab.models.readout import Network
 from rnnlab.tasks.trials import CognitiveTask
 from rnnlab.train.config import TrainingConfig
 from rnnlab.train.loop import Callback, Loop
@@ -76,7 +77,7 @@ class TargetPerformance(Callback):
             loop.state.finished = loop.state.finished or "target_reached"
 
 
-def dale_network(task: CognitiveTask, hidden_size: int, seed: int) -> DaleNetwork:
+def dale_network(task: CognitiveTask, hidden_size: int, seed: int) -> Network:
     """A fresh network for ``task`` (see the module docstring), its weights drawn from torch's
     generator seeded with ``seed`` and its noise from its own, seeded with ``seed`` too."""
     torch.manual_seed(seed)
@@ -85,14 +86,17 @@ def dale_network(task: CognitiveTask, hidden_size: int, seed: int) -> DaleNetwor
         sigma_rec=SIGMA_REC, sigma_in=SIGMA_IN, noise_in_eval=True, seed=seed, dale=True,
         v0=V0, learn_v0=True,
     )  # fmt: skip
-    return DaleNetwork(layer, task.output_size)
+    network = Network(layer, task.output_size)  # read from the excitatory units, |W_out|
+    with torch.no_grad():
+        network.readout.bias.zero_()  # pycog's b_out is 0 (fixed there, learned here)
+    return network
 
 
 @dataclass(frozen=True)
 class Trained:
     """A trained network and how its training went."""
 
-    network: DaleNetwork
+    network: Network
     result: FitResult
     seconds: float
     accuracies: list[float]  # every validation accuracy, in order
