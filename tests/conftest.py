@@ -1,6 +1,9 @@
 """What the tests share: the BLAS threads of NumPy and SciPy, hypothesis profiles, and the
 fixtures of more than one test file.
 
+The measured choice of loops is off (``RNNLAB_TUNE=0``, inherited by subprocesses too), except
+where a test turns it on.
+
 NumPy's and SciPy's OpenBLAS (scikit-learn's baselines, statsmodels) runs one thread in the tests
 and in the commands they start: on the tests' small problems a second thread gains nothing, and
 while anything else keeps a core busy, OpenBLAS's threads wait for each other (the names
@@ -22,6 +25,9 @@ from hypothesis import settings
 
 # Before NumPy is imported (nothing has yet, in pytest or its plugins); inherited by subprocesses.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# The loops are chosen by the size rules, not measured (rnnlab.kernels.tuning): no test's numbers
+# may depend on which loop was faster that minute. tests/kernels/test_tuning.py measures.
+os.environ.setdefault("RNNLAB_TUNE", "0")
 
 # The shared data sits beside the repository (../shared/data), as in a fresh clone for CI.
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/text/tinyshakespeare.txt"

@@ -34,6 +34,7 @@ starts at ``lengths[b] - 1``).
 """
 
 import numbers
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -55,10 +56,11 @@ from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import ctrnn as ctrnn_kernel
 from rnnlab.kernels import elman as elman_kernel
-from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members
+from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members, tuning
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
+from rnnlab.kernels.blas import gemm_address
 from rnnlab.kernels.common import ACTIVATION_CODES
 from rnnlab.kernels.dispatch import (
     check_path,
@@ -87,6 +89,10 @@ __all__ = [
 ]
 
 State = tuple[torch.Tensor, ...]  # one direction of one layer: (h,), (h, c) or (y,)
+
+# What can serve a fast-path call: torch's fused kernel (where it serves the configuration),
+# the compiled loops, the loop of torch calls with the compiled backward.
+FUSED, COMPILED, TORCH_LOOP = "torch fused", "compiled loop", "torch loop, compiled backward"
 
 
 class RecurrentLayer(nn.Module):
@@ -295,6 +301,16 @@ class RecurrentLayer(nn.Module):
         if B == 0:
             return self._unroll_empty_batch(x, parts, record)
         use_fast = self._choose_fast_path(x)
+        if use_fast and self._loop_choice is None and tuning.enabled():
+            choice = self._measured_choice(x, lengths is not None, record)
+            if choice is not None:
+                self.__dict__["_loop_choice"] = choice
+                try:  # this call on the loop measured fastest for its shape class
+                    return self._unroll(x, state, lengths, record)
+                finally:
+                    self.__dict__["_loop_choice"] = None
+        if use_fast:
+            self.__dict__["last_path"] = self._path_of_call(B, x.dtype, lengths is not None, record)
         if use_fast and not record and lengths is None and self._has_fused_kernel(B):
             return KERNELS[self.spec].fused_unroll(self, x, parts)
         states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
@@ -419,25 +435,87 @@ class RecurrentLayer(nn.Module):
             raise ValueError(f"path='fast' cannot serve this call: {problem}")
         return problem is None
 
-    def _has_fused_kernel(self, batch_size: int) -> bool:
-        """True where torch has a faster fused kernel for this configuration (whole stack)."""
-        kernel = KERNELS.get(self.spec)
-        return kernel is not None and kernel.fused is not None and kernel.fused(self, batch_size)
+    # The loop a call runs on, chosen by measurement (rnnlab.kernels.tuning) for the call in
+    # progress; None: the size rules of rnnlab.kernels.dispatch decide.
+    _loop_choice: str | None = None
+    last_path: str | None = None  # which implementation served the last fast-path call
 
-    def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
-        """Which implementation serves a float CPU call: for benchmarks and curious users."""
-        if resolve_path(self.path) == "reference" or self._kernel_problem() is not None:
-            return "reference"
+    def _has_fused_kernel(self, batch_size: int) -> bool:
+        """True where torch's fused kernel runs this call (whole stack): measured fastest, or
+        where no measurement was made, faster by the size rules."""
+        kernel = KERNELS.get(self.spec)
+        if kernel is None or kernel.fusable is None or not kernel.fusable(self):
+            return False
+        if self._loop_choice is not None:
+            return self._loop_choice == FUSED
+        return kernel.fused(self, batch_size)
+
+    def _path_of_call(self, batch_size: int, dtype, lengths: bool, record: bool) -> str:
+        """The name of what serves a fast-path call (one of :data:`LOOP_NAMES`)."""
         if not record and not lengths and self._has_fused_kernel(batch_size):
-            return "torch fused"
-        dtype = self._first_parameter().dtype
+            return FUSED
         forward, backward = self._loops(batch_size, dtype)
         if forward:
-            return "compiled loop"
-        return "torch loop, compiled backward" if backward else "torch loop"
+            return COMPILED
+        return TORCH_LOOP if backward else "torch loop"
+
+    def _measured_choice(self, x: torch.Tensor, lengths: bool, record: bool) -> str | None:
+        """The loop measured fastest for this call's shape class (:mod:`rnnlab.kernels.tuning`),
+        measured now if it was not yet on this machine."""
+        B, T, I = x.shape
+        kernel = KERNELS[self.spec]
+        candidates = [COMPILED, TORCH_LOOP]
+        if not record and not lengths and kernel.fusable is not None and kernel.fusable(self):
+            candidates.insert(0, FUSED)
+        default = self._path_of_call(B, x.dtype, lengths, record)
+        if default not in candidates:  # no compiled backward for this dtype: nothing to choose
+            return None
+        grad = torch.is_grad_enabled()
+        steps = min(T, tuning.PROBE_STEPS)
+        options = {k: v for k, v in self.options.items() if isinstance(v, int | float | str)}
+        key = (f"{self.spec.name} {sorted(options.items())} L={self.num_layers} "
+               f"D={self.num_directions} I={I} H={self.hidden_size} B={B} T={steps} "
+               f"{str(x.dtype).removeprefix('torch.')} record={record} lengths={lengths} "
+               f"train={self.training} grad={grad}")  # fmt: skip
+        made: list = []  # the probe, made at the first measurement (none once it is kept)
+
+        def run(choice: str) -> float:
+            if not made:
+                generator = torch.Generator().manual_seed(0)
+                made.append(torch.randn(B, steps, I, dtype=x.dtype, generator=generator))
+                made.append(torch.full((B,), steps, dtype=torch.int64) if lengths else None)
+                made.append([p for p in self.parameters() if p.requires_grad])
+            probe, full, weights = made
+            self.__dict__["_loop_choice"] = choice
+            source = getattr(self, "noise", None)
+            kept = source.get_state() if callable(getattr(source, "get_state", None)) else None
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    start = time.perf_counter()
+                    outputs, _, _ = self._unroll(probe, None, full, record)
+                    if grad and weights and outputs.requires_grad:
+                        torch.autograd.grad(outputs.sum(), weights, allow_unused=True)
+                    return time.perf_counter() - start
+            finally:
+                self.__dict__["_loop_choice"] = None
+                if kept is not None:
+                    source.set_state(kept)
+
+        return tuning.choose(key, candidates, default, run)
+
+    def fast_path_name(self, batch_size: int, lengths: bool = False, record: bool = False) -> str:
+        """Which implementation the size rules pick for a float CPU call (where a call is
+        measured, :attr:`last_path` says what served it): for benchmarks and curious users."""
+        if resolve_path(self.path) == "reference" or self._kernel_problem() is not None:
+            return "reference"
+        return self._path_of_call(batch_size, self._first_parameter().dtype, lengths, record)
 
     def _loops(self, batch_size: int, dtype) -> tuple[bool, bool]:
         """Which of the kernels' loops run compiled: (forward, backward)."""
+        if self._loop_choice == COMPILED:
+            return True, True
+        if self._loop_choice in (TORCH_LOOP, FUSED):
+            return False, gemm_address(dtype) != 0
         kernel = KERNELS[self.spec]
         width = kernel.width(self.hidden_size, self.options)
         return choose_loops(batch_size, width, kernel.gates, dtype)
@@ -771,8 +849,11 @@ class FastKernel:
             Jordan).
         problem: ``options -> str | None``, why the kernel cannot serve a configuration of
             the family (the LSTM's projection), or None.
-        fused: optional ``(layer, batch_size) -> bool``: True where torch's fused kernel runs
-            the whole stack instead (no ``lengths``, no ``record``).
+        fusable: optional ``layer -> bool``: True where torch's fused kernel can run the
+            whole stack instead (no ``lengths``, no ``record``), a candidate of the measured
+            choice (:mod:`rnnlab.kernels.tuning`).
+        fused: ``(layer, batch_size) -> bool``, with ``fusable``: True where the size rules
+            run the fused kernel (where no measurement is made).
         fused_unroll: ``(layer, x, parts) -> (outputs, final parts, None)``, that fused run.
     """
 
@@ -782,6 +863,7 @@ class FastKernel:
     gates: int
     width: Callable[[int, Mapping], int] = _hidden_width
     problem: Callable[[Mapping], str | None] = _every_configuration
+    fusable: Callable[["RecurrentLayer"], bool] | None = None
     fused: Callable[["RecurrentLayer", int], bool] | None = None
     fused_unroll: Callable | None = None
 
@@ -834,14 +916,16 @@ def _lstm_problem(options: Mapping) -> str | None:
     return None
 
 
-def _lstm_fused(layer: RecurrentLayer, batch_size: int) -> bool:
-    # oneDNN's LSTM (torch.lstm) was as fast as our kernels or faster up to a size (see
-    # rnnlab.kernels.dispatch); it has no peepholes, and it gives no cell states or gates
-    # for record(). Its projection (proj_size) is not wired up here: a projected LSTM runs the
+def _lstm_fusable(layer: RecurrentLayer) -> bool:
+    # oneDNN's LSTM (torch.lstm) has no peepholes, and it gives no cell states or gates for
+    # record(). Its projection (proj_size) is not wired up here: a projected LSTM runs the
     # reference.
-    return (
-        not layer.peephole and not layer.proj_size and use_fused_lstm(batch_size, layer.hidden_size)
-    )
+    return not layer.peephole and not layer.proj_size
+
+
+def _lstm_fused(layer: RecurrentLayer, batch_size: int) -> bool:
+    # oneDNN's LSTM was as fast as our kernels or faster up to a size (rnnlab.kernels.dispatch)
+    return _lstm_fusable(layer) and use_fused_lstm(batch_size, layer.hidden_size)
 
 
 def _lstm_fused_unroll(layer: RecurrentLayer, x: torch.Tensor, parts: State):
@@ -895,6 +979,7 @@ KERNELS: dict[CellSpec, FastKernel] = {
         trace=(1, 2),
         gates=4,
         problem=_lstm_problem,
+        fusable=_lstm_fusable,
         fused=_lstm_fused,
         fused_unroll=_lstm_fused_unroll,
     ),
