@@ -1,13 +1,14 @@
 """Benchmark: rnnlab's layers against torch.nn, forward + backward, on this machine.
 
 For each cell (Elman tanh against torch.nn.RNN, GRU, LSTM) and shape (T, B, I = H), both
-layers get identical weights (rnnlab's on its default path, as a user gets it: the loop measured
-fastest on this machine, :mod:`rnnlab.kernels.tuning`, which the table names; a row where
-rnnlab is slower than torch.nn by more than 5 % is flagged) and the same input; their forward + backward passes run
-interleaved (A B A B ...) and the result is the median of the per-pair time ratios, so a burst
-of load on a shared machine does not decide it. Throughput is reported as GFLOP/s of the
-matrix products (forward 2·B·G·H·(I + H) per step, backward twice that; G gates) and as a
-fraction of this machine's single-precision GEMM peak, measured in the same run.
+layers get identical weights (rnnlab's on its default path, as a user gets it: the loop
+measured fastest on this machine, :mod:`rnnlab.kernels.tuning`, which the table names; a row
+where rnnlab is slower than torch.nn by more than 5 % is flagged) and the same input; their
+forward + backward passes run interleaved (A B A B ...) and the result is the median of the
+per-pair time ratios, so a burst of load on a shared machine does not decide it. Throughput is
+reported as GFLOP/s of the matrix products (forward 2·B·G·H·(I + H) per step, backward twice
+that; G gates) and as a fraction of this machine's single-precision GEMM peak, measured in the
+same run.
 
 Run ``rnnlab bench`` (or ``python bench/layers.py``); ``--quick`` runs a subset in under a
 minute. The table is printed and written as JSON.
