@@ -33,6 +33,7 @@ from rnnlab.tasks.trials import (
     Trials,
     baseline_field,
     catch_field,
+    check_periods,
     choice_trials,
     dt_field,
     duration_field,
@@ -64,9 +65,7 @@ class MatchToSampleConfig(BaseModel):
 
     @model_validator(mode="after")
     def _valid(self) -> "MatchToSampleConfig":
-        for period in ("fixation", "sample", "test", "decision"):
-            if getattr(self, period) < self.dt:
-                raise ValueError(f"{period} must last at least dt = {self.dt} ms")
+        check_periods(self, ("fixation", "sample", "test", "decision"))
         return self
 
 

@@ -31,6 +31,8 @@ from rnnlab.tasks.trials import (
     Trials,
     baseline_field,
     catch_field,
+    check_coherences,
+    check_periods,
     choice_trials,
     dt_field,
     duration_field,
@@ -66,15 +68,8 @@ class PerceptualDecisionConfig(BaseModel):
 
     @model_validator(mode="after")
     def _valid(self) -> "PerceptualDecisionConfig":
-        for coherence in self.coherences:
-            if not 0 <= coherence * self.scale <= 100:
-                raise ValueError(
-                    f"every coherence must lie in [0, 100 / scale] = [0, {100 / self.scale:.4g}] "
-                    f"so that the inputs stay non-negative; got {coherence}"
-                )
-        for period in ("fixation", "stimulus", "decision"):
-            if getattr(self, period) < self.dt:
-                raise ValueError(f"{period} must last at least dt = {self.dt} ms")
+        check_coherences(self.coherences, self.scale)
+        check_periods(self, ("fixation", "stimulus", "decision"))
         return self
 
 

@@ -87,6 +87,23 @@ def catch_field(default: float):
     )
 
 
+def check_periods(config, periods: tuple[str, ...]) -> None:
+    """A ValueError unless every one of ``periods`` of ``config`` lasts at least its ``dt``."""
+    for period in periods:
+        if getattr(config, period) < config.dt:
+            raise ValueError(f"{period} must last at least dt = {config.dt} ms")
+
+
+def check_coherences(coherences: list[float], scale: float) -> None:
+    """A ValueError unless every coherence keeps the inputs (1 +- scale c / 100) / 2 >= 0."""
+    for coherence in coherences:
+        if not 0 <= coherence * scale <= 100:
+            raise ValueError(
+                f"every coherence must lie in [0, 100 / scale] = [0, {100 / scale:.4g}] "
+                f"so that the inputs stay non-negative; got {coherence}"
+            )
+
+
 def steps(duration: float, dt: float) -> int:
     """The steps of ``dt`` ms a duration of ``duration`` ms lasts, rounded to the nearest."""
     return round(duration / dt)

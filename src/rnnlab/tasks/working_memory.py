@@ -31,6 +31,7 @@ from rnnlab.tasks.trials import (
     Trials,
     baseline_field,
     catch_field,
+    check_periods,
     choice_trials,
     dt_field,
     duration_field,
@@ -71,9 +72,7 @@ class WorkingMemoryConfig(BaseModel):
     def _valid(self) -> "WorkingMemoryConfig":
         if min(self.low_frequencies) <= 0:
             raise ValueError("every frequency must be > 0 Hz")
-        for period in ("fixation", "f1", "f2", "decision"):
-            if getattr(self, period) < self.dt:
-                raise ValueError(f"{period} must last at least dt = {self.dt} ms")
+        check_periods(self, ("fixation", "f1", "f2", "decision"))
         return self
 
     @property
