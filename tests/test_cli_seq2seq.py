@@ -48,9 +48,9 @@ def test_translation_evaluate_reports_bleu_and_draws_attention(translation_run):
     assert any("val_bleu_greedy" in record for record in records)
 
 
-def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(translation_run):
-    single = json.loads(rnnlab("evaluate", translation_run, "--json").stdout)
-    result = rnnlab("evaluate", translation_run, translation_run, "--json")
+def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(translation_run, cli_in_process):
+    single = json.loads(cli_in_process("evaluate", translation_run, "--json").stdout)
+    result = cli_in_process("evaluate", translation_run, translation_run, "--json")
     assert result.returncode == 0, result.stderr
     double = json.loads(result.stdout)
     assert double["ensemble_size"] == 2
@@ -58,20 +58,20 @@ def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(translation_run)
     assert double["loss"] == pytest.approx(single["loss"], rel=1e-5)
 
 
-def test_translate_prints_one_translation_per_sentence(translation_run, tmp_path):
+def test_translate_prints_one_translation_per_sentence(translation_run, tmp_path, cli_in_process):
     png = tmp_path / "attention.png"
-    result = rnnlab("translate", translation_run, "I lost.", "he's calm .", "--beam", "3",
+    result = cli_in_process("translate", translation_run, "I lost.", "he's calm .", "--beam", "3",
                     "--attention", png)  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split("\t")[0] for line in lines[:2]] == ["I lost.", "he's calm ."]
     assert png.read_bytes()[:4] == b"\x89PNG"
-    greedy = rnnlab("translate", translation_run, "I lost.", "--beam", "1")
+    greedy = cli_in_process("translate", translation_run, "I lost.", "--beam", "1")
     assert greedy.returncode == 0 and greedy.stdout.startswith("I lost.\t")
 
 
-def test_forecast_evaluate_reports_mase_coverage_and_baselines(forecast_run):
-    result = rnnlab("evaluate", forecast_run, "--split", "test", "--json")
+def test_forecast_evaluate_reports_mase_coverage_and_baselines(forecast_run, cli_in_process):
+    result = cli_in_process("evaluate", forecast_run, "--split", "test", "--json")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     for key in ("mae", "rmse", "mase", "coverage_90"):
@@ -81,17 +81,19 @@ def test_forecast_evaluate_reports_mase_coverage_and_baselines(forecast_run):
     assert Path(metrics["forecast_png"]).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_evaluate_prints_metrics_baselines_and_examples(forecast_run, translation_run):
-    result = rnnlab("evaluate", forecast_run, "--split", "test")
+def test_evaluate_prints_metrics_baselines_and_examples(
+    forecast_run, translation_run, cli_in_process
+):
+    result = cli_in_process("evaluate", forecast_run, "--split", "test")
     assert result.returncode == 0, result.stderr
     assert "test mase: " in result.stdout and "baseline autoregressive: mae " in result.stdout
-    result = rnnlab("evaluate", translation_run, "--split", "val", "--no-baselines")
+    result = cli_in_process("evaluate", translation_run, "--split", "val", "--no-baselines")
     assert result.returncode == 0, result.stderr
     assert "val bleu: " in result.stdout and "  ->  " in result.stdout
 
 
-def test_forecast_prints_times_values_and_intervals(forecast_run, tmp_path):
-    result = rnnlab("forecast", forecast_run, "--horizon", "4", "--png", tmp_path / "f.png")
+def test_forecast_prints_times_values_and_intervals(forecast_run, tmp_path, cli_in_process):
+    result = cli_in_process("forecast", forecast_run, "--horizon", "4", "--png", tmp_path / "f.png")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["time", "forecast", "90%", "lower", "90%", "upper"]

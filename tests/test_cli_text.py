@@ -71,8 +71,8 @@ def test_the_vocabulary_is_saved_with_the_run(names_run):
     assert extra["classes"] == ["English", "German", "Japanese", "Polish", "Russian"]
 
 
-def test_predict_prints_the_top_three_languages(names_run):
-    result = rnnlab("predict", names_run, "Hinton", "Schmidhuber", "Hazaki")
+def test_predict_prints_the_top_three_languages(names_run, cli_in_process):
+    result = cli_in_process("predict", names_run, "Hinton", "Schmidhuber", "Hazaki")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(":")[0] for line in lines] == ["Hinton", "Schmidhuber", "Hazaki"]
@@ -83,17 +83,17 @@ def test_predict_prints_the_top_three_languages(names_run):
         assert sum(probabilities) <= 1.01
 
 
-def test_several_runs_are_evaluated_as_an_ensemble(names_slice, names_run):
+def test_several_runs_are_evaluated_as_an_ensemble(names_slice, names_run, cli_in_process):
     other = train_names(names_slice, seed=1)
-    single = [json.loads(rnnlab("evaluate", run, "--json", "--no-baselines").stdout)
+    single = [json.loads(cli_in_process("evaluate", run, "--json", "--no-baselines").stdout)
               for run in (names_run, other)]  # fmt: skip
-    result = rnnlab("evaluate", names_run, other, "--json", "--no-baselines")
+    result = cli_in_process("evaluate", names_run, other, "--json", "--no-baselines")
     assert result.returncode == 0, result.stderr
     ensemble = json.loads(result.stdout)
     assert ensemble["ensemble_size"] == 2 and "baselines" not in ensemble
     # the cross-entropy of averaged probabilities is at most the average cross-entropy
     assert ensemble["loss"] <= (single[0]["loss"] + single[1]["loss"]) / 2 + 1e-6
-    predicted = rnnlab("predict", names_run, "Tanaka", "--ensemble", other)
+    predicted = cli_in_process("predict", names_run, "Tanaka", "--ensemble", other)
     assert predicted.returncode == 0, predicted.stderr
     assert predicted.stdout.startswith("Tanaka: ")
 
@@ -112,8 +112,8 @@ def text_run(tmp_path_factory):
     return out
 
 
-def test_char_lm_evaluate_reports_nats_bits_perplexity_and_kneser_ney(text_run):
-    result = rnnlab("evaluate", text_run, "--json")
+def test_char_lm_evaluate_reports_nats_bits_perplexity_and_kneser_ney(text_run, cli_in_process):
+    result = cli_in_process("evaluate", text_run, "--json")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["loss_nats"] == pytest.approx(metrics["loss"], rel=1e-4)
@@ -122,10 +122,10 @@ def test_char_lm_evaluate_reports_nats_bits_perplexity_and_kneser_ney(text_run):
     assert metrics["baselines"]["kneser_ney"]["loss_nats"] < 3
 
 
-def test_generate_prints_the_prime_and_a_seeded_sample(text_run):
+def test_generate_prints_the_prime_and_a_seeded_sample(text_run, cli_in_process):
     args = ("generate", text_run, "--prime", "ROMEO:", "--length", "80", "--temperature", "0.8",
             "--top-k", "10", "--seed", "1")  # fmt: skip
-    first, second = rnnlab(*args), rnnlab(*args)
+    first, second = cli_in_process(*args), cli_in_process(*args)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("ROMEO:") and len(first.stdout.rstrip("\n")) >= 80
     assert first.stdout == second.stdout
