@@ -44,7 +44,10 @@ EXPERIMENTS = {
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
     "flipflop": "Sussillo & Barak (2013) 3-bit flip-flop: an attractor per memory, saddles between",
+    "munakata1997": "Munakata et al. (1997) object permanence: looking before reaching, the lag",
 }
+
+EXPERIMENT_SEEDS = {"munakata1997": 10}  # `rnnlab replicate`'s default --seeds where not 5
 
 
 def catalog() -> dict[str, dict[str, str]]:
