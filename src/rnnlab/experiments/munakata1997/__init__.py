@@ -19,6 +19,11 @@ the seeds. Conditions:
 - ``every_step``: the ablation, the reach head trained at every step, as often as the
   prediction head.
 
+A criterion not met within training leaves an order unknown: such a seed does not count for
+the ordering checks, and the ablation check needs the occluded criterion met in >= 80 % of the
+seeds of both conditions. ``quick`` trains 40 epochs, a smoke run: too few for the
+occluded-reach criterion, so its ordering checks fail by that rule.
+
 It writes ``results.json`` (checks with value, paper, criterion, passed, required; the
 criterion epochs and final measures of every seed), the figures as PNG and a self-contained
 ``report.html``. Command line: ``rnnlab replicate munakata1997 [--seeds N] [--quick]
@@ -74,7 +79,10 @@ SOURCES = {
         "the toy's position (nothing on a no-toy event)",
         "the measures (looking: surprise at the impossible event against the no-toy event of "
         "the same outcome; reach accuracy; toy-guided reaching) and the criteria (looking "
-        ">= 0.75 of its final value, reach accuracy >= 0.75)",
+        ">= 0.75 of its final value, reach accuracy >= 0.75); a seed counts for an ordering "
+        "check only when both of its criteria are met within training",
+        "no separate faithful mode: with none of the paper's values readable, the spec's "
+        "defaults are as close to the paper as the sources allow",
     ],
 }
 
@@ -101,8 +109,9 @@ def lag(epochs: dict, never: int) -> int:
 
 
 def before(a: int | None, b: int | None) -> bool:
-    """Criterion a met, and strictly before b (or b never met)."""
-    return a is not None and (b is None or a < b)
+    """Both criteria met within training, a strictly before b. A criterion not met leaves the
+    order unknown (censored), and the seed does not count."""
+    return a is not None and b is not None and a < b
 
 
 def summarise(conditions: dict[str, Condition], epochs: int) -> tuple[list[dict], dict, dict]:
@@ -131,26 +140,30 @@ def summarise(conditions: dict[str, Condition], epochs: int) -> tuple[list[dict]
     median_main = statistics.median(lags["reach_step"])
     median_ablation = statistics.median(lags["every_step"])
     occluded_met = sum(r["reach_occluded"] is not None for r in main)
+    ablation_met = sum(r["reach_occluded"] is not None for r in per_seed["every_step"])
+    measured = occluded_met >= SHARE * n and ablation_met >= SHARE * n  # lags, not bounds
     look_met = sum(r["look"] is not None for r in main)
     checks = [
         check("looking criterion met before the occluded-reach criterion",
-              f"{look_first}/{n} seeds",
+              f"{look_first}/{n} seeds (occluded criterion met in {occluded_met})",
               "sensitivity to hidden objects in looking (3.5 months) before retrieval (8 months)",
-              f">= {SHARE:.0%} of seeds", look_first >= SHARE * n),
+              f">= {SHARE:.0%} of seeds, both criteria met", look_first >= SHARE * n),
         check("visible (transparent-screen) reaching before occluded (opaque) reaching",
               f"{visible_first}/{n} seeds",
               "7-month-olds retrieve visible toys more than occluded ones",
-              f">= {SHARE:.0%} of seeds", visible_first >= SHARE * n),
+              f">= {SHARE:.0%} of seeds, both criteria met", visible_first >= SHARE * n),
         check("toy-guided reaching, transparent minus opaque, at the looking criterion epoch",
               f"{wide}/{n} seeds >= {MARGIN} (median "
               f"{np.nanmedian(margins) if look_met else float('nan'):.2f})",
               "more toy-guided retrievals behind the transparent screen (TR 1994, Studies 1-2)",
               f">= {MARGIN} in >= {SHARE:.0%} of seeds", wide >= SHARE * n),
         check("ablation: reach trained at every step at least halves the median lag",
-              f"median lag {median_main:g} -> {median_ablation:g} epochs",
+              f"median lag {median_main:g} -> {median_ablation:g} epochs (occluded criterion "
+              f"met in {occluded_met} and {ablation_met} seeds)",
               "the lag comes from the reach head's fewer training signals",
-              "median(every_step) <= 0.5 * median(reach_step), median(reach_step) > 0",
-              median_main > 0 and median_ablation <= 0.5 * median_main),
+              "median(every_step) <= 0.5 * median(reach_step), median(reach_step) > 0, "
+              f"the occluded criterion met in >= {SHARE:.0%} of seeds of both",
+              measured and median_main > 0 and median_ablation <= 0.5 * median_main),
         check("occluded reaching reaches its criterion within training",
               f"{occluded_met}/{n} seeds", "retrieval of hidden toys by about 8 months",
               f"reach accuracy >= {REACH_CRITERION} by epoch {epochs}",

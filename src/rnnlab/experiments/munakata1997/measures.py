@@ -88,7 +88,7 @@ def measure(
     targets are ``targets`` (B, T, 3 K), in the order ``index`` describes. Returns measure
     name -> (N,) values."""
     K = positions
-    out = torch.sigmoid(outputs.detach()).double().numpy()  # (N, B, T, 3 K)
+    out = torch.sigmoid(outputs.detach().double()).numpy()  # (N, B, T, 3 K)
     frames = targets[..., : 2 * K].double().numpy()  # (B, T, 2 K): the next frames
     steps = index.reach_step
     m = np.arange(len(index.toy))
