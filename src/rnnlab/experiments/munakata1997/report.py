@@ -55,7 +55,7 @@ def write(out: Path, results: dict, pictures: list[Path]) -> Path:
         "the reach head trained at every step. Looking: the surprise at an impossible event "
         "(the toy fails to reappear), its prediction error minus that of the no-toy event with "
         "the same outcome, in units of one wholly expected toy. Criterion epochs: looking "
-        f"&ge; {results['criteria']['looking']}; reaching: {results['criteria']['reach']}.</p>"
+        f"{results['criteria']['looking']}; reaching: {results['criteria']['reach']}.</p>"
     )
     sections = [html.checks_table(results["checks"]), claims,
                 "".join(html.image(p) for p in pictures), seeds,
