@@ -150,3 +150,17 @@ def test_training_events_are_seeded_and_in_their_proportions():
 def test_config_errors(update, message):
     with pytest.raises(ValidationError, match=message):
         OcclusionEventsConfig(**update)
+
+
+def test_reach_at_any_step():
+    config = CONFIG.model_copy(update={"num_train": 2000, "reach_any_step": True})
+    events = sample_training_events(config)
+    steps = [e.reach_at for e in events]
+    assert set(steps) == set(range(E))  # uniform over the 8 steps: each about 250 times
+    assert all(abs(steps.count(t) - 250) < 75 for t in range(E))
+    split = tensors(events[:50], config)
+    for n, e in enumerate(events[:50]):
+        assert split.x[n, :, 2 * K].tolist() == [float(t == e.reach_at) for t in range(E)]
+        assert (split.y[n, e.reach_at, 2 * K :] != NOT_WITHIN_REACH).all()
+    # by default the reach step is the event's own (no draw: the other events stay as they were)
+    assert [e.reach_at for e in sample_training_events(CONFIG)] == [None] * CONFIG.num_train

@@ -90,6 +90,11 @@ class OcclusionEventsConfig(BaseModel):
         description="share of the training events that ask for a reach response at their "
         "reach step (the others ask for none)",
     )
+    reach_any_step: bool = Field(
+        False,
+        description="training events ask for their reach response at a step drawn "
+        "uniformly from the event's steps (the toy mostly in view), not at the reach step",
+    )
     reach_every_step: bool = Field(
         False,
         description="ask for a reach response at every step of every event (the "
@@ -132,6 +137,7 @@ class Event:
     direction: int
     hidden_from: int
     reach: bool = True  # whether the event asks for a reach response (training events)
+    reach_at: int | None = None  # the step it asks at, if not the reach step (reach_any_step)
 
     @property
     def reach_step(self) -> int:
@@ -183,7 +189,9 @@ def reach_steps(event: Event, steps: int, every_step: bool) -> tuple[int, ...]:
     that asks for one, or none."""
     if every_step:
         return tuple(range(steps))
-    return (event.reach_step,) if event.reach else ()
+    if not event.reach:
+        return ()
+    return (event.reach_step if event.reach_at is None else event.reach_at,)
 
 
 def reach_targets(event: Event, positions: int, steps: int, every_step: bool) -> np.ndarray:
@@ -279,7 +287,8 @@ def sample_training_events(config: OcclusionEventsConfig) -> list[Event]:
         pool = by_screen[screen]
         event = pool[int(rng.integers(len(pool)))]
         reach = config.reach_every_step or bool(rng.random() < config.reach_share)
-        events.append(replace(event if toy else without_toy(event), reach=reach))
+        at = int(rng.integers(config.steps)) if config.reach_any_step else None
+        events.append(replace(event if toy else without_toy(event), reach=reach, reach_at=at))
     return events
 
 
