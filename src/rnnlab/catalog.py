@@ -55,7 +55,10 @@ EXPERIMENTS = {
     "neuro-tasks": (
         "Song et al. (2016): Dale's-law CTRNNs on random dots and context-dependent integration"
     ),
+    "munakata1997": "Munakata et al. (1997) object permanence: looking before reaching, the lag",
 }
+
+EXPERIMENT_SEEDS = {"munakata1997": 10}  # `rnnlab replicate`'s default --seeds where not 5
 
 
 def catalog() -> dict[str, dict[str, str]]:

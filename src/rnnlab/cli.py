@@ -313,11 +313,14 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
 
 @cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
 @click.argument("experiment")
-@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Networks trained per simulation and mode.")  # fmt: skip
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    help="Networks trained per simulation and mode (default 5; munakata1997: 10).",
+)
 @click.option("--quick", is_flag=True, help="Fewer passes, for a fast check.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
-def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> None:
+def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None) -> None:
     """Replicate a classic study (see `rnnlab list`) and write its report."""
     import difflib
 
@@ -333,6 +336,9 @@ def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> Non
 
     out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = runner(experiment)
+    from rnnlab.catalog import EXPERIMENT_SEEDS
+
+    seeds = seeds or EXPERIMENT_SEEDS.get(experiment, 5)
     results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
     for name, simulation in results.get("simulations", {}).items():
         for mode, summary in simulation["mode"].items():

@@ -8,6 +8,8 @@
     Elman, GRU and LSTM on the adding problem and copy memory.
 :mod:`rnnlab.experiments.flipflop`
     Sussillo & Barak (2013): the fixed points of a GRU trained on the 3-bit flip-flop.
+:mod:`rnnlab.experiments.munakata1997`
+    Munakata et al. (1997): looking before reaching, a lag from the reach head's fewer signals.
 """
 
 import importlib
