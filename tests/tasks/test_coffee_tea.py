@@ -46,7 +46,7 @@ def test_loader_refuses_a_malformed_file(tmp_path):
     bad.write_text("# Task: x\n1 0 1 > 0 1\n")
     with pytest.raises(ValueError, match="expected '39 inputs > 19 targets'"):
         load_training_file(bad)
-    with pytest.raises(FileNotFoundError, match="training_sequences_full.dat"):
+    with pytest.raises(FileNotFoundError, match=r"training_sequences_full\.dat"):
         load_training_file(tmp_path / "missing.dat")
 
 

@@ -120,15 +120,15 @@ def afforded_actions(fixated: str, held: str | None) -> list[str]:
 
     Holding nothing affords picking up (and pulling the lid off a closed sugar bowl); holding
     something affords putting it down, pouring a pourable object into another, receptacle one
-    (not the mug into the sugar bowl), stirring and scooping with an empty spoon (mug with liquid, open
-    bowl or carton), dipping the teabag (mug with liquid), sipping from the fixated mug one
-    holds, and opening the closed carton or packet one holds and fixates."""
+    (not the mug into the sugar bowl), stirring and scooping with an empty spoon (mug with
+    liquid, open bowl or carton), dipping the teabag (mug with liquid), sipping from the
+    fixated mug one holds, and opening the closed carton or packet one holds and fixates."""
     if held is None:
         return ["pick-up"] + (["pull-off"] if fixated == "sugar_bowl_with_lid" else [])
     actions = ["put-down"]
-    if held in POURABLE and fixated in RECEPTACLES and held != fixated:
-        if not (held == "non_empty_mug" and fixated == "sugar_bowl_without_lid"):
-            actions.append("pour")
+    mug_into_bowl = held == "non_empty_mug" and fixated == "sugar_bowl_without_lid"
+    if held in POURABLE and fixated in RECEPTACLES and held != fixated and not mug_into_bowl:
+        actions.append("pour")
     if held == "empty_spoon" and fixated in STIRRABLE:
         actions += ["scoop", "stir"]
     if held == "tea_bag" and fixated == "non_empty_mug":
@@ -153,9 +153,10 @@ def _render_pair(fixated: Thing, held: Thing | None) -> np.ndarray:
 
 def background_pairs() -> list[tuple[str, str, str, str | None, Thing, Thing | None]]:
     """Every plausible (fixated, held) pair in the training file's order: (fixated name, held
-    name, fixated view, held view or None, fixated object, held object or None). One physical object is fixated and held at
-    once only in one state (fixating what one holds); the separate lid is not seen while the
-    held bowl wears it. Pairs of one view with several liquid states follow their group."""
+    name, fixated view, held view or None, fixated object, held object or None). One physical
+    object is fixated and held at once only in one state (fixating what one holds); the
+    separate lid is not seen while the held bowl wears it. Pairs of one view with several
+    liquid states follow their group."""
     pairs = []
     for fname, fkind, fstates in VIEW_GROUPS:
         same_state = []
@@ -196,7 +197,7 @@ def background_patterns() -> list[Sequence]:
 def task_sequences() -> list[Sequence]:
     """The 16 tea and coffee sequences in the training file's order."""
     sequences = []
-    for task, instruction_name in (("tea", "tea"), ("coffee", "coffee")):
+    for task in ("tea", "coffee"):
         variants = VARIANTS[task]
         if task == "tea":
             plan = [(v, None) for v in variants] + [(v, "tea") for v in variants]

@@ -42,11 +42,9 @@ FEATURES = (
 """The 18 perceptual features, in the order of the input layer's fixated and held blocks."""
 
 INPUT_UNITS = (
-    tuple(f"fixated:{f}" for f in FEATURES)
-    + ("instruction:coffee", "instruction:tea")
-    + tuple(f"held:{f}" for f in FEATURES)
-    + ("held:nothing",)
-)
+    *(f"fixated:{f}" for f in FEATURES), "instruction:coffee", "instruction:tea",
+    *(f"held:{f}" for f in FEATURES), "held:nothing",
+)  # fmt: skip
 """The names of the 39 input units."""
 
 ACTIONS = (
@@ -95,7 +93,7 @@ class Thing:
                          bool(self.cream), self.coffee or self.infused)  # fmt: skip
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _features(kind: str, is_open: bool | None, water: bool, sugar: bool, cream: bool,
               brown: bool) -> np.ndarray:  # fmt: skip
     on = set()
@@ -191,7 +189,7 @@ class Kitchen:
 
     def render(self) -> np.ndarray:
         """The 39 input units of the current state."""
-        fixated = (self.things[self.fixated].features() if self.fixated else np.zeros(18))
+        fixated = self.things[self.fixated].features() if self.fixated else np.zeros(18)
         held = self.things[self.held].features() if self.held else np.zeros(18)
         instruction = [float(self.instruction == "coffee"), float(self.instruction == "tea")]
         return np.concatenate([fixated, instruction, held, [float(self.held is None)]])
