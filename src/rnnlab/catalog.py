@@ -44,6 +44,9 @@ EXPERIMENTS = {
     "bengio1994": "Bengio et al. (1994) long-term dependencies: latch, gradient decay, guessing",
     "long-range": "Elman vs GRU vs LSTM on the adding problem and copy memory as T grows",
     "flipflop": "Sussillo & Barak (2013) 3-bit flip-flop: an attractor per memory, saddles between",
+    "botvinick-plaut2004": (
+        "Botvinick & Plaut (2004) coffee and tea in a kitchen: slips and ADS under context noise"
+    ),
 }
 
 

@@ -313,11 +313,12 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
 
 @cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
 @click.argument("experiment")
-@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Networks trained per simulation and mode.")  # fmt: skip
+@click.option("--seeds", type=click.IntRange(min=1),
+              help="Networks trained per simulation and mode (default 5; an experiment may "
+              "set its own: 12 for botvinick-plaut2004).")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Fewer passes, for a fast check.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
-def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> None:
+def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None) -> None:
     """Replicate a classic study (see `rnnlab list`) and write its report."""
     import difflib
 
@@ -329,8 +330,9 @@ def replicate(experiment: str, seeds: int, quick: bool, out: Path | None) -> Non
         raise RnnlabError(
             f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
         )
-    from rnnlab.experiments import runner
+    from rnnlab.experiments import default_seeds, runner
 
+    seeds = seeds or default_seeds(experiment)
     out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = runner(experiment)
     results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
