@@ -45,9 +45,13 @@ def test_subtask_level_slips():
     assert errors(s) == {"repetition": 1} and s.slip
     s = trial("teabag", "sugar-bowl", "cream", "drink", task="tea")  # cream in tea: capture
     assert errors(s) == {"intrusion": 1} and s.slip
-    s = trial("grounds", "sugar-bowl", "drink", "cream", task="coffee")  # cream after drinking
-    # drinking empties the mug half-way through; the cream subtask still runs
-    assert s.errors["order"] == 1 and s.slip
+    # a sip after the grounds (a malformed drink: other), then sugar, cream and the drink: two
+    # adds after drinking (order), drinking again (repetition), whose second sip fails on the
+    # empty mug (bizarre)
+    actions = [*actions_of(("grounds",)), "put-down", "pick-up", "sip"]
+    actions += actions_of(("sugar-packet", "cream", "drink"))
+    s = score(actions, ["sugar packet"], "coffee")
+    assert errors(s) == {"order": 2, "repetition": 1, "other": 1, "bizarre": 1}
     s = trial("grounds", "drink")  # sugar and cream omitted: two omissions
     assert errors(s) == {"omission": 2}
 
@@ -56,10 +60,15 @@ def test_within_subtask_errors():
     # a failed action (pour with an empty spoon) inside the sugar subtask: bizarre
     s = trial("grounds", "sugar-packet", "cream", "drink", extra=["pour"], at=10)
     assert errors(s) == {"bizarre": 1} and not s.slip
-    # an extra fixation that succeeds but breaks the subtask: other
+    # an extra fixation that succeeds but breaks the subtask: other; the subtask's five
+    # non-crux actions and its pour and stir are errors
+    s = trial("grounds", "sugar-packet", "cream", "drink", extra=["fixate-spoon"], at=14)
+    assert errors(s) == {"other": 1} and not s.slip
+    assert (s.non_crux_errors, s.crux_errors) == (5, 2)
+    # fixating the teabag before picking up the packet: the teabag is picked up instead, the
+    # packet cannot be torn open (bizarre) and no sugar goes in (omission)
     s = trial("grounds", "sugar-packet", "cream", "drink", extra=["fixate-teabag"], at=12)
-    assert errors(s) == {"other": 1}
-    assert s.non_crux_errors > 0 and s.crux_errors >= 1  # the sugar's pour and stir strayed
+    assert errors(s) == {"omission": 1, "bizarre": 1}
     # the trial ends without say-done
     s = score(actions_of(("grounds", "sugar-packet", "cream")), ["sugar packet"], "coffee")
     assert errors(s) == {"omission": 1} and not s.finished and not s.correct
@@ -70,7 +79,8 @@ def test_independent_actions():
     s = trial("grounds", "sugar-packet", "cream", "drink",
               extra=["fixate-teabag", "put-down", "pick-up", "put-down"], at=10)  # fmt: skip
     assert s.independents == 2, s
-    assert s.actions == 24 + 2 + 1  # the spoon's put-down and the teabag's pick-up/put-down
+    # the teabag's pick-up and put-down are logged; the sugar subtask's put-down now fails
+    assert s.actions == 24 + 2
 
 
 def test_the_task_is_read_from_the_first_subtask_without_instruction():
