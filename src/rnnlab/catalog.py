@@ -56,9 +56,10 @@ EXPERIMENTS = {
         "Song et al. (2016): Dale's-law CTRNNs on random dots and context-dependent integration"
     ),
     "munakata1997": "Munakata et al. (1997) object permanence: looking before reaching, the lag",
+    "botvinick-plaut2004": (
+        "Botvinick & Plaut (2004) coffee and tea in a kitchen: slips and ADS under context noise"
+    ),
 }
-
-EXPERIMENT_SEEDS = {"munakata1997": 10}  # `rnnlab replicate`'s default --seeds where not 5
 
 
 def catalog() -> dict[str, dict[str, str]]:

@@ -313,11 +313,9 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
 
 @cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
 @click.argument("experiment")
-@click.option(
-    "--seeds",
-    type=click.IntRange(min=1),
-    help="Networks trained per simulation and mode (default 5; munakata1997: 10).",
-)
+@click.option("--seeds", type=click.IntRange(min=1),
+              help="Networks trained per simulation and mode (default 5; an experiment may "
+              "set its own: 10 for munakata1997, 12 for botvinick-plaut2004).")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Fewer passes, for a fast check.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
 def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None) -> None:
@@ -332,13 +330,11 @@ def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None)
         raise RnnlabError(
             f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
         )
-    from rnnlab.experiments import runner
+    from rnnlab.experiments import default_seeds, runner
 
+    seeds = seeds or default_seeds(experiment)
     out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = runner(experiment)
-    from rnnlab.catalog import EXPERIMENT_SEEDS
-
-    seeds = seeds or EXPERIMENT_SEEDS.get(experiment, 5)
     results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
     for name, simulation in results.get("simulations", {}).items():
         for mode, summary in simulation["mode"].items():

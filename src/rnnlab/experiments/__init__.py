@@ -10,15 +10,24 @@
     Sussillo & Barak (2013): the fixed points of a GRU trained on the 3-bit flip-flop.
 :mod:`rnnlab.experiments.munakata1997`
     Munakata et al. (1997): looking before reaching, a lag from the reach head's fewer signals.
+:mod:`rnnlab.experiments.botvinick_plaut2004`
+    Botvinick & Plaut (2004): coffee and tea in a simulated kitchen; slips and ADS under noise.
 """
 
 import importlib
 
 from rnnlab.catalog import EXPERIMENTS  # name -> description, where `rnnlab list` reads them
 
-__all__ = ["EXPERIMENTS", "runner"]
+__all__ = ["EXPERIMENTS", "default_seeds", "runner"]
 
 
 def runner(name: str):
     """The ``run(out, seeds, quick, echo)`` function of experiment ``name``."""
     return importlib.import_module(f"rnnlab.experiments.{name.replace('-', '_')}").run
+
+
+def default_seeds(name: str) -> int:
+    """The seeds (networks) ``rnnlab replicate NAME`` runs when ``--seeds`` is not given: the
+    experiment module's ``CLI_SEEDS``, else 5."""
+    module = importlib.import_module(f"rnnlab.experiments.{name.replace('-', '_')}")
+    return getattr(module, "CLI_SEEDS", 5)

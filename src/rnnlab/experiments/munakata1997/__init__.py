@@ -175,7 +175,10 @@ def summarise(conditions: dict[str, Condition], epochs: int) -> tuple[list[dict]
     return checks, criteria, lags
 
 
-def run(out: Path, seeds: int = 10, quick: bool = False,
+CLI_SEEDS = 10  # `rnnlab replicate munakata1997`'s default: the issue's at least 10 seeds
+
+
+def run(out: Path, seeds: int = CLI_SEEDS, quick: bool = False,
         echo: Callable[[str], None] = print, epochs: int | None = None) -> dict:  # fmt: skip
     """Both conditions over ``seeds`` networks each, the checks, figures and report; returns
     what results.json holds. ``quick``: fewer epochs (:data:`EPOCHS`); ``epochs`` sets them."""
