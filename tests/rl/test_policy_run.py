@@ -9,6 +9,8 @@ import torch
 
 from rnnlab.cli import main
 from rnnlab.errors import ConfigError
+from rnnlab.rl.config import EnvironmentConfig
+from rnnlab.rl.environments import make_environment
 from rnnlab.rl.trainer import PPOTrainer
 from rnnlab.train.config import load_any_config
 from rnnlab.train.policy_run import fit_policy_run, load_policy
@@ -36,7 +38,9 @@ def rnnlab(capsys, *args) -> tuple[int, str, str]:
 def test_policy_examples_build(path):
     config = load_any_config(path)
     trainer = PPOTrainer(config)
-    expected = len(config.environment.observe) * config.environment.frame_stack
+    environment = config.environment
+    whole = make_environment(EnvironmentConfig(id=environment.id)).observation_space.shape[0]
+    expected = len(environment.observe or range(whole)) * environment.frame_stack
     assert trainer.policy.actor.in_features == config.policy.hidden_size
     assert trainer.envs.single_observation_space.shape == (expected,)
     assert trainer.policy.recurrent == (config.policy.kind != "feedforward")
