@@ -128,3 +128,10 @@ def test_config_mistakes_are_one_line_and_exit_2(tmp_path, capsys, override, mes
 def test_load_any_config_refuses_an_unknown_section():
     with pytest.raises(ConfigError, match="unknown section 'trainig'"):
         load_any_config(EXAMPLES / "cartpole_hidden_velocity.toml", ["trainig.lr=1"])
+
+
+def test_commands_of_supervised_runs_refuse_a_policy_run_in_one_line(tmp_path, capsys):
+    config = load_any_config(EXAMPLES / "cartpole_hidden_velocity.toml")
+    RunDirectory.create(tmp_path / "run", config).release_lock()
+    status, _, err = rnnlab(capsys, "generate", tmp_path / "run")
+    assert status == 2 and "is a policy run of CartPole-v1" in err and err.count("\n") == 1
