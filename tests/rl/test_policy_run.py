@@ -20,6 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 POLICY_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.toml") if "[environment]" in p.read_text())
 TINY = [
     "--set", "ppo.total_steps=512", "--set", "environment.num_envs=4",
+    "--set", "ppo.rollout_length=32", "--set", "ppo.minibatches=2",
     "--set", "ppo.epochs=2", "--set", "ppo.checkpoint_every=2", "--set", "ppo.eval_episodes=3",
 ]  # fmt: skip
 
@@ -79,7 +80,7 @@ def test_train_evaluate_json_and_play_a_gif(tmp_path, capsys):
 def test_an_interrupted_run_resumes_to_the_same_schedule(tmp_path, capsys):
     config = load_any_config(
         EXAMPLES / "cartpole_hidden_velocity.toml",
-        ["ppo.total_steps=512", "environment.num_envs=4", "ppo.epochs=2",
+        ["ppo.total_steps=512", "environment.num_envs=4", "ppo.epochs=2", "ppo.rollout_length=32",
          "ppo.checkpoint_every=100"],
     )  # fmt: skip
     whole = fit_policy_run(RunDirectory.create(tmp_path / "whole", config), config)
@@ -114,7 +115,7 @@ def test_an_interrupted_run_resumes_to_the_same_schedule(tmp_path, capsys):
         ("policy.hiden_size=3", "unknown key 'policy.hiden_size'"),
         ("environment.observe=[0, 9]", "indices must be below the observation's size 4"),
         ("environment.id=NoSuchEnv-v0", "environment.id 'NoSuchEnv-v0'"),
-        ("ppo.chunk_length=64", "chunk_length (64) cannot exceed rollout_length (32)"),
+        ("ppo.chunk_length=200", "chunk_length (200) cannot exceed rollout_length (128)"),
         ("policy.kind=transformer", "policy.kind"),
     ],
 )
