@@ -76,7 +76,8 @@ class Policy(nn.Module):
         return self.memory is not None
 
     def initial_state(self, batch_size: int) -> State:
-        """The state an episode starts from (the layer's own initial state), detached."""
+        """The state an episode starts from (the layer's own initial state), detached: the
+        rollouts store it, so a CTRNN's learned initial state is not trained by PPO."""
         if self.memory is None:
             return ()
         return tuple(t.detach() for t in state_tensors(self.memory.initial_state(batch_size)))
