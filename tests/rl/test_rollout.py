@@ -130,3 +130,28 @@ def test_log_probs_of_stored_actions_are_recomputed_by_the_sequence_minibatch(co
         log_probs = policy.distribution(features).log_prob(segments.gather(rollout.actions))
     mask = torch.as_tensor(mask)
     torch.testing.assert_close(log_probs[mask], segments.gather(rollout.log_probs)[mask])
+
+
+def test_a_gaussian_policy_in_pendulum_recomputes_its_log_probs_and_acts_in_bounds():
+    torch.manual_seed(1)
+    config = EnvironmentConfig(id="Pendulum-v1", observe=[0, 1], num_envs=2)
+    envs = make_vector_environment(config)
+    policy = Policy(PolicyConfig(kind="lstm", hidden_size=6), 2, ("continuous", 1))
+    with torch.no_grad():
+        policy.log_std.fill_(1.5)  # wide: many samples fall outside [-2, 2]
+    collector = RolloutCollector(envs, policy, ObservationNormaliser(2), RewardScaler(2, 0.9),
+                                 seed=0)  # fmt: skip
+    rollout = collector.collect(12)
+    assert rollout.actions.shape == (12, 2, 1)
+    assert (rollout.actions.abs() > 2).any()  # the stored action is the sample, unclipped
+    assert (np.abs(collector.env_action(rollout.actions[0])) <= 2).all()
+    segments = cut_segments(rollout.starts, rollout.valid, 5)
+    _, _, mask = segments.index()
+    with torch.no_grad():
+        features, _ = policy.features(
+            segments.gather(rollout.observations), segments.initial_states(rollout.states),
+            lengths=torch.as_tensor(segments.lengths),
+        )  # fmt: skip
+        log_probs = policy.distribution(features).log_prob(segments.gather(rollout.actions))
+    mask = torch.as_tensor(mask)
+    torch.testing.assert_close(log_probs[mask], segments.gather(rollout.log_probs)[mask])
