@@ -19,9 +19,9 @@ from rnnlab.train.run_directory import RunDirectory
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 POLICY_EXAMPLES = sorted(p for p in EXAMPLES.glob("*.toml") if "[environment]" in p.read_text())
 TINY = [
-    "--set", "ppo.total_steps=512", "--set", "environment.num_envs=4",
+    "--set", "ppo.total_steps=256", "--set", "environment.num_envs=4",
     "--set", "ppo.rollout_length=32", "--set", "ppo.minibatches=2",
-    "--set", "ppo.epochs=2", "--set", "ppo.checkpoint_every=2", "--set", "ppo.eval_episodes=3",
+    "--set", "ppo.epochs=1", "--set", "ppo.checkpoint_every=1", "--set", "ppo.eval_episodes=3",
 ]  # fmt: skip
 
 
@@ -55,15 +55,15 @@ def test_train_evaluate_json_and_play_a_gif(tmp_path, capsys):
     status, out, _ = rnnlab(capsys, "train", EXAMPLES / "cartpole_hidden_velocity.toml",
                             "--out", run_dir, "--quiet", *TINY)  # fmt: skip
     assert status == 0, out
-    assert "finished at update 4 (512 env steps" in out
+    assert "finished at update 2 (256 env steps" in out
     records = RunDirectory(run_dir).read_metrics()
-    assert [r["step"] for r in records[:4]] == [1, 2, 3, 4]
-    assert records[3]["env_steps"] == 512 and "episode_return" in records[3]
+    assert [r["step"] for r in records[:2]] == [1, 2]
+    assert records[1]["env_steps"] == 256 and "episode_return" in records[1]
     assert records[-1]["eval_episodes"] == 3
-    status, out, _ = rnnlab(capsys, "evaluate", run_dir, "--json", "--episodes", 4)
+    status, out, _ = rnnlab(capsys, "evaluate", run_dir, "--json", "--episodes", 2)
     assert status == 0
     metrics = json.loads(out)
-    assert metrics["episodes"] == 4 and len(metrics["returns"]) == 4
+    assert metrics["episodes"] == 2 and len(metrics["returns"]) == 2
     assert metrics["mean_return"] == pytest.approx(np.mean(metrics["returns"]))
     assert all(r >= 1 for r in metrics["returns"])  # CartPole pays 1 per step
     gif = tmp_path / "play.gif"
@@ -80,7 +80,7 @@ def test_train_evaluate_json_and_play_a_gif(tmp_path, capsys):
 def test_an_interrupted_run_resumes_to_the_same_schedule(tmp_path, capsys):
     config = load_any_config(
         EXAMPLES / "cartpole_hidden_velocity.toml",
-        ["ppo.total_steps=512", "environment.num_envs=4", "ppo.epochs=2", "ppo.rollout_length=32",
+        ["ppo.total_steps=512", "environment.num_envs=4", "ppo.epochs=1", "ppo.rollout_length=32",
          "ppo.checkpoint_every=100"],
     )  # fmt: skip
     whole = fit_policy_run(RunDirectory.create(tmp_path / "whole", config), config)
