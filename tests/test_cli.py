@@ -52,7 +52,17 @@ def rnnlab(*args, cwd=None):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["train"], ["resume"], ["evaluate"], ["list"], ["predict"], ["generate"], ["sweep"]],
+    [
+        [],
+        ["train"],
+        ["resume"],
+        ["evaluate"],
+        ["list"],
+        ["predict"],
+        ["generate"],
+        ["sweep"],
+        ["play"],
+    ],
 )
 def test_every_help_shows_an_example(command):
     result = rnnlab(*command, "--help")

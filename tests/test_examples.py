@@ -8,10 +8,11 @@ from rnnlab.train.build import build
 from rnnlab.train.config import load_config
 
 # The sweep files (sweep_*.toml) name a base config instead: tests/train/test_sweep.py loads them.
+# Policy runs (a config with [environment]): tests/rl/test_policy_run.py builds them.
 EXAMPLES = sorted(
     path
     for path in (Path(__file__).resolve().parents[1] / "examples").glob("*.toml")
-    if not path.name.startswith("sweep_")
+    if not path.name.startswith("sweep_") and "[environment]" not in path.read_text()
 )
 
 

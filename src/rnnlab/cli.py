@@ -68,13 +68,19 @@ def train(config: Path, overrides: tuple[str, ...], out: Path | None, device: st
     the batch.
     """
     from rnnlab.train.build import build
-    from rnnlab.train.config import load_config
+    from rnnlab.train.config import load_any_config
     from rnnlab.train.run_directory import RunDirectory
 
-    run_config = load_config(config, list(overrides))
+    run_config = load_any_config(config, list(overrides))
+    out = out or Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if _is_policy(run_config):  # [environment]: a policy trained with PPO
+        _check_policy_options(device, nproc)
+        run = RunDirectory.create(out, run_config)
+        click.echo(f"run directory: {run.path}")
+        _fit_policy_and_report(run, run_config, resume=False, checkpoint=None, quiet=quiet)
+        return
     _check_device(device, nproc)
     world = _torchrun(nproc, device)
-    out = out or Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = built = None
     if nproc > 1 or world is not None:
         from rnnlab.train.distributed import check_training
@@ -107,9 +113,13 @@ def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool, npro
     from rnnlab.train.run_directory import RunDirectory
 
     run = RunDirectory.open(run_dir)
+    config = run.config()
+    if _is_policy(config):
+        _check_policy_options(device, nproc)
+        _fit_policy_and_report(run, config, resume=True, checkpoint=checkpoint, quiet=quiet)
+        return
     _check_device(device, nproc)
     world = _torchrun(nproc, device)
-    config = run.config()
     _fit_and_report(run, config, build(config, device), resume=True, checkpoint=checkpoint,
                     quiet=quiet, nproc=nproc, world=world)  # fmt: skip
 
@@ -121,17 +131,30 @@ def resume(run_dir: Path, checkpoint: str | None, device: str, quiet: bool, npro
 @click.option("--checkpoint", help="Evaluate this checkpoint (default: the latest).")
 @click.option("--no-baselines", is_flag=True, help="Skip the task's baselines (n-gram models).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--episodes",
+    type=click.IntRange(min=1),
+    help="Policy runs: episodes to average (default: the config's ppo.eval_episodes).",
+)
+@click.option("--seed", type=int, default=10_000, show_default=True,
+              help="Policy runs: episode i is seeded SEED + i.")  # fmt: skip
 def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: str | None,
-             no_baselines: bool, device: str):  # fmt: skip
+             no_baselines: bool, device: str, episodes: int | None, seed: int):  # fmt: skip
     """Evaluate the trained network of RUN_DIR on a data split, beside the task's baselines.
 
     Several RUN_DIRS of one task (different seeds) are evaluated as an ensemble: the mean of
-    their predicted probabilities.
+    their predicted probabilities. A policy run (a config with [environment]) is evaluated by
+    its deterministic policy's mean return over --episodes seeded episodes.
     """
     from rnnlab.train.evaluation import evaluate_run
     from rnnlab.train.run_directory import RunDirectory
 
     runs = [RunDirectory.open(path) for path in run_dirs]
+    if any(_is_policy(run.config()) for run in runs):
+        _evaluate_policies(runs, as_json, checkpoint, episodes, seed)
+        return
+    if episodes is not None:
+        raise RnnlabError("--episodes applies to policy runs; these runs are not")
     _check_device(device)
     metrics = evaluate_run(
         runs, split, checkpoint=checkpoint, device=device, baselines=not no_baselines
@@ -158,6 +181,35 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
     for name, value in metrics.items():
         if name.endswith("_png"):
             click.echo(f"{name.removesuffix('_png').replace('_', ' ')}: {value}")
+
+
+@cli.command(epilog="Example: rnnlab play runs/cartpole --episodes 3 --gif cartpole.gif")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--episodes", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Episodes to render, one after another.")  # fmt: skip
+@click.option("--gif", "gif", type=click.Path(path_type=Path), required=True,
+              help="Where to write the animation.")  # fmt: skip
+@click.option("--seed", type=int, default=10_000, show_default=True,
+              help="Episode i is seeded SEED + i.")  # fmt: skip
+@click.option("--max-steps", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Frames drawn per episode at most.")  # fmt: skip
+@click.option("--fps", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def play(run_dir: Path, episodes: int, gif: Path, seed: int, max_steps: int, fps: int,
+         checkpoint: str | None) -> None:  # fmt: skip
+    """Render episodes of the policy trained in RUN_DIR as a GIF: the environment's frames,
+    with the hidden state's first two principal components beside them."""
+    from rnnlab.rl.play import play_episodes
+    from rnnlab.train.policy_run import load_policy
+    from rnnlab.train.run_directory import RunDirectory
+
+    trainer = load_policy(RunDirectory.open(run_dir), checkpoint)
+    result = play_episodes(trainer.policy, trainer.normaliser, trainer.config.environment,
+                           gif, episodes=episodes, seed=seed, max_steps=max_steps,
+                           fps=fps)  # fmt: skip
+    returns = "  ".join(f"{r:.4g}" for r in result.returns)
+    click.echo(f"returns: {returns}")
+    click.echo(f"gif: {gif} ({result.frames} frames)")
 
 
 @cli.command(epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki")
@@ -493,6 +545,52 @@ def _fit_and_report(run, config, built, *, resume: bool, checkpoint, quiet: bool
         click.echo(f"continue with: rnnlab resume {run.path}{suffix}")
         sys.exit(status)  # 128 + N: 130 for SIGINT, 143 for SIGTERM
     click.echo(f"evaluate with: rnnlab evaluate {run.path} --split test")
+
+
+def _is_policy(config) -> bool:
+    from rnnlab.rl.config import PolicyRunConfig
+
+    return isinstance(config, PolicyRunConfig)
+
+
+def _check_policy_options(device: str, nproc: int) -> None:
+    import os
+
+    if device != "cpu" or nproc != 1 or "RANK" in os.environ:
+        raise RnnlabError("policy runs train in one process on the CPU (no --device cuda, "
+                          "--nproc or torchrun)")  # fmt: skip
+
+
+def _fit_policy_and_report(run, config, *, resume: bool, checkpoint, quiet: bool) -> None:
+    from rnnlab.train.interrupt import StopOnSignals
+    from rnnlab.train.policy_run import fit_policy_run
+
+    echo = None if quiet else (lambda line: click.echo(line, err=True))
+    with StopOnSignals() as stop:
+        result = fit_policy_run(run, config, resume=resume, checkpoint=checkpoint, echo=echo,
+                                should_stop=stop)  # fmt: skip
+    click.echo(f"{result.reason} at update {result.step} ({result.env_steps} env steps, "
+               f"{result.seconds:.1f} s, {result.cpu_seconds:.1f} s of CPU)")  # fmt: skip
+    if result.reason == "interrupted":
+        click.echo(f"continue with: rnnlab resume {run.path}")
+        sys.exit(stop.exit_status if stop() else 143)
+    click.echo(f"mean return {result.evaluation.mean_return:.4g} over "
+               f"{len(result.evaluation.returns)} episodes")  # fmt: skip
+    click.echo(f"evaluate with: rnnlab evaluate {run.path} --json")
+
+
+def _evaluate_policies(runs, as_json: bool, checkpoint, episodes, seed: int) -> None:
+    from rnnlab.train.policy_run import evaluate_policy_run
+
+    if len(runs) != 1:
+        raise RnnlabError("policy runs are evaluated one at a time; give one RUN_DIR")
+    metrics = evaluate_policy_run(runs[0], checkpoint, episodes, seed)
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    for name, value in metrics.items():
+        if isinstance(value, int | float):
+            click.echo(f"{name}: {value:.6g}")
 
 
 def _diverged(error: RnnlabError) -> bool:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rnnlab.errors import ConfigError
 from rnnlab.models.config import MODELS, ModelConfig
+from rnnlab.rl.config import PolicyRunConfig, is_policy_config, parse_policy_config
 from rnnlab.tasks.base import seed_field
 from rnnlab.tasks.registry import TASKS, TaskConfig
 
@@ -138,6 +139,36 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> RunConfig:
     for override in overrides:
         apply_override(data, override)
     return parse_config(data, str(path))
+
+
+def load_any_config(path: str | Path, overrides: list[str] = ()) -> RunConfig | PolicyRunConfig:
+    """A supervised run's config, or a policy run's (a config with an ``[environment]``,
+    :mod:`rnnlab.rl.config`), with ``section.key=value`` overrides applied."""
+    path = Path(path)
+    data = read_config_file(path)
+    if not is_policy_config(data):
+        return load_config(path, overrides)
+    for override in overrides:
+        _override_policy(data, override)
+    return parse_policy_config(data, str(path))
+
+
+def _override_policy(data: dict, override: str) -> None:
+    target, sep, text = override.partition("=")
+    parts = target.strip().split(".")
+    if not sep or len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--set expects section.key=value, e.g. ppo.lr=0.001; got {override!r}")
+    try:
+        table = _parse_toml(f"value = {text.strip()}")
+    except tomllib.TOMLDecodeError:
+        table = {}
+    value = table["value"] if list(table) == ["value"] else text.strip()
+    section, name = parts
+    if section not in PolicyRunConfig.model_fields:
+        raise ConfigError(
+            unknown_message(section, list(PolicyRunConfig.model_fields), "section", "--set")
+        )
+    data.setdefault(section, {})[name] = value
 
 
 def read_config_file(path: str | Path, what: str = "config file") -> dict:

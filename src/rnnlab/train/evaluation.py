@@ -148,7 +148,13 @@ def _load_weights(network, run: RunDirectory, checkpoint: str | None) -> None:
 
 def require_task(run: RunDirectory, names: tuple[str, ...], command: str) -> None:
     """A clear error when ``command`` does not apply to the run's task."""
-    task = run.config().task.name
+    config = run.config()
+    if not hasattr(config, "task"):  # a policy run: an [environment], no [task]
+        raise RnnlabError(
+            f"`rnnlab {command}` needs a run of task {' or '.join(map(repr, names))}; "
+            f"{run.path} is a policy run of {config.environment.id} (see `rnnlab play`)"
+        )
+    task = config.task.name
     if task not in names:
         raise RnnlabError(
             f"`rnnlab {command}` needs a run of task {' or '.join(map(repr, names))}; "

@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnnlab.errors import ConfigError, RnnlabError, StorageError
+from rnnlab.rl.config import PolicyRunConfig
 from rnnlab.tasks.files import require_directory
-from rnnlab.train.config import RunConfig, load_config, save_config
+from rnnlab.train.config import RunConfig, load_any_config, save_config
 
 try:
     import fcntl
@@ -49,7 +50,7 @@ class RunDirectory:
         self._lock_fd: int | None = None
 
     @classmethod
-    def create(cls, path: str | Path, config: RunConfig) -> "RunDirectory":
+    def create(cls, path: str | Path, config: RunConfig | PolicyRunConfig) -> "RunDirectory":
         """Make a new run directory; refuse one that already holds a run or is in use.
 
         The returned run holds the directory's lock, taken before the directory is looked at,
@@ -78,8 +79,10 @@ class RunDirectory:
             raise RnnlabError(f"{run.path} is not a run directory: it has no config.toml")
         return run
 
-    def config(self) -> RunConfig:
-        return load_config(self.config_path)
+    def config(self) -> RunConfig | PolicyRunConfig:
+        """The run's resolved config: a supervised run's, or a policy run's (one with an
+        ``[environment]``, :mod:`rnnlab.rl.config`)."""
+        return load_any_config(self.config_path)
 
     # -- the lock ---------------------------------------------------------------------------
 
