@@ -4,6 +4,7 @@ from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
+from rnnlab.tasks.digit_strings import DigitStrings, DigitStringsConfig
 from rnnlab.tasks.flipflop import FlipFlop, FlipFlopConfig
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
@@ -12,6 +13,7 @@ from rnnlab.tasks.lexical_classes import LexicalClasses, LexicalClassesConfig
 from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
+from rnnlab.tasks.spoken_digits import SpokenDigits, SpokenDigitsConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
 from rnnlab.tasks.translation import Translation, TranslationConfig
 from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
@@ -33,6 +35,8 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "translation": (TranslationConfig, Translation),
     "forecast": (ForecastConfig, Forecasting),
     "flipflop": (FlipFlopConfig, FlipFlop),
+    "spoken_digits": (SpokenDigitsConfig, SpokenDigits),
+    "digit_strings": (DigitStringsConfig, DigitStrings),
 }
 
 TaskConfig = (
@@ -51,6 +55,8 @@ TaskConfig = (
     | TranslationConfig
     | ForecastConfig
     | FlipFlopConfig
+    | SpokenDigitsConfig
+    | DigitStringsConfig
 )
 
 
