@@ -11,8 +11,9 @@ DCT-II of the log-mel spectrum, librosa's ``mfcc``). ``deltas`` = 1 or 2 appends
 edges by the nearest frame). With ``normalise = "utterance"`` every feature of an utterance has
 mean 0 and standard deviation 1 over its frames (cepstral mean and variance normalisation,
 CMVN): it removes the level and the channel of a recording and much of a speaker's timbre.
-``trim_db`` first cuts leading and trailing audio more than that many decibels below the
-recording's peak (librosa's ``trim``).
+``stack`` = k joins every k consecutive frames into one of k times the features (a k times
+lower frame rate, as acoustic models for CTC often read). ``trim_db`` first cuts leading and
+trailing audio more than that many decibels below the recording's peak (librosa's ``trim``).
 
 :func:`spec_augment` masks random bands of features and runs of frames (Park et al. 2019,
 "SpecAugment"); the tasks use it to add masked copies of the training utterances.
@@ -44,6 +45,9 @@ class SpeechFeatureConfig(BaseModel):
     trim_db: float | None = Field(
         None, gt=0, description="trim leading and trailing audio this far below the peak"
     )
+    stack: int = Field(
+        1, ge=1, le=8, description="join k consecutive frames into one, k times fewer frames"
+    )
     normalise: Literal["utterance", "none"] = Field(
         "utterance", description="per-utterance mean and variance normalisation (CMVN)"
     )
@@ -67,7 +71,7 @@ def frame_sizes(config: SpeechFeatureConfig) -> tuple[int, int, int]:
 def feature_size(config: SpeechFeatureConfig) -> int:
     """Features per frame: n_mfcc or n_mels, times 1 + deltas."""
     base = config.n_mfcc if config.kind == "mfcc" else config.n_mels
-    return base * (1 + config.deltas)
+    return base * (1 + config.deltas) * config.stack
 
 
 def features(audio: np.ndarray, config: SpeechFeatureConfig) -> np.ndarray:
@@ -97,6 +101,10 @@ def features(audio: np.ndarray, config: SpeechFeatureConfig) -> np.ndarray:
     frames = np.concatenate(parts).T  # (T, F)
     if config.normalise == "utterance":
         frames = normalise_utterance(frames)
+    if config.stack > 1:  # (T, F) -> (T // k, k F): frame t holds frames k t .. k t + k - 1
+        T = max(1, len(frames) // config.stack) * config.stack
+        frames = np.pad(frames, ((0, max(0, T - len(frames))), (0, 0)))[:T]
+        frames = frames.reshape(T // config.stack, -1)
     return frames.astype(np.float32)
 
 
