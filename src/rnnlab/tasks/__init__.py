@@ -19,6 +19,11 @@ Sequence to sequence: :mod:`~rnnlab.tasks.translation` (sentence pairs, split by
 sentence, :class:`~rnnlab.tasks.word_vocabulary.WordVocabulary`), with a second corpus read
 from the machine's gettext catalogues (:mod:`~rnnlab.tasks.gettext_corpus`).
 
+Speech: :mod:`~rnnlab.tasks.audio` (WAV files, mono, resampling), :mod:`~rnnlab.tasks.
+speech_features` (log-mel and MFCC with deltas, CMVN, a cache, SpecAugment),
+:mod:`~rnnlab.tasks.spoken_digits` (isolated digits, leave-one-speaker-out) and
+:mod:`~rnnlab.tasks.digit_strings` (connected digits under CTC).
+
 Time series: :mod:`~rnnlab.tasks.time_series` (statsmodels' series and CSV files, the scaler)
 and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian intervals,
 rolling-origin backtests).
@@ -27,8 +32,10 @@ rolling-origin backtests).
 from rnnlab.losses import masked_loss, per_sequence_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
+    audio,
     char_lm,
     copy_memory,
+    digit_strings,
     flipflop,
     forecasting,
     gettext_corpus,
@@ -37,6 +44,8 @@ from rnnlab.tasks import (
     names,
     parity,
     reber,
+    speech_features,
+    spoken_digits,
     temporal_xor,
     time_series,
     translation,
@@ -55,11 +64,13 @@ __all__ = [
     "Vocabulary",
     "WordVocabulary",
     "adding",
+    "audio",
     "build_task",
     "char_lm",
     "check_split",
     "checked_splits",
     "copy_memory",
+    "digit_strings",
     "flipflop",
     "forecasting",
     "gettext_corpus",
@@ -71,6 +82,8 @@ __all__ = [
     "per_sequence_loss",
     "predictions_from_outputs",
     "reber",
+    "speech_features",
+    "spoken_digits",
     "temporal_xor",
     "time_series",
     "translation",

@@ -13,6 +13,8 @@ batch dimension first, the same layout as the layers::
                          them yet: rnnlab.losses.per_sequence_loss is a cross-entropy);
              (N, T)      target token ids read by an encoder-decoder (``targets =
                          "sequence"``, translation), padded with the sources to one T
+             (N, S)      unaligned labels 1.. padded with 0 (``targets = "transcript"``,
+                         CTC: connected digits), ``mask`` the valid steps
     mask     (N, T)      where the loss applies (True) — None means every step
     lengths  (N,)        valid steps of each sequence (the rest is padding) — None: all T
 
