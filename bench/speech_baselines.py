@@ -26,6 +26,10 @@ def main() -> None:
     parser.add_argument("--dtw", action="store_true", help="also DTW 1-NN (slow: N_train x N_test)")
     parser.add_argument("--cache", default=None, help="the feature cache directory")
     parser.add_argument("--states", type=int, default=5)
+    parser.add_argument("--hmm", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--test-every", type=int, default=1, help="test on every k-th utterance (a subset)"
+    )
     arguments = parser.parse_args()
     for speaker in arguments.speakers:
         overrides = [f"task.test_speaker={speaker!r}"]
@@ -34,14 +38,17 @@ def main() -> None:
         config = load_config(EXAMPLE, overrides)
         task = SpokenDigits(config.task)
         train, test = task.utterances["train"], task.utterances["test"]
+        every = arguments.test_every
+        test_frames, test_labels = test.frames[::every], test.labels[::every]
         start = time.perf_counter()
         result = evaluate_speech_baselines(
-            (train.frames, train.labels), (test.frames, test.labels),
-            n_states=arguments.states, dtw=arguments.dtw,
+            (train.frames, train.labels), (test_frames, test_labels),
+            n_states=arguments.states, dtw=arguments.dtw, hmm=arguments.hmm,
         )  # fmt: skip
         accuracies = {name: scores["accuracy"] for name, scores in result.items()}
         seconds = round(time.perf_counter() - start, 1)
-        print(json.dumps({"speaker": speaker, **accuracies, "seconds": seconds}), flush=True)
+        record = {"speaker": speaker, "test": len(test_labels), **accuracies, "seconds": seconds}
+        print(json.dumps(record), flush=True)
 
 
 if __name__ == "__main__":
