@@ -28,6 +28,8 @@ TASKS = {
     "flipflop": (
         "Sussillo & Barak (2013) 3-bit flip-flop: hold the sign of each channel's last pulse"
     ),
+    "spoken_digits": "isolated spoken digits from {digit}_{speaker}_{index}.wav (FSDD), by speaker",
+    "digit_strings": "connected digits joined from {digit}_{speaker}_{index}.wav, CTC (FSDD)",
 }
 
 MODELS = {
