@@ -165,8 +165,8 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
 
 
 @cli.command(
-    epilog="Examples: rnnlab predict runs/names Hinton Schmidhuber Hazaki\n\n"
-    "rnnlab predict runs/spoken_digits recording.wav"
+    epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki\n\n"
+    "Example: rnnlab predict runs/spoken_digits recording.wav"
 )
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("names", nargs=-1, required=True)
