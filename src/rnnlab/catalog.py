@@ -36,6 +36,8 @@ TASKS = {
         "Romo et al. (1999): is the second frequency, after a delay, higher than the first?"
     ),
     "match_to_sample": "Miller et al. (1996), NeuroGym: after a delay, is the test the sample?",
+    "spoken_digits": "isolated spoken digits from {digit}_{speaker}_{index}.wav (FSDD), by speaker",
+    "digit_strings": "connected digits joined from {digit}_{speaker}_{index}.wav, CTC (FSDD)",
 }
 
 MODELS = {

@@ -175,6 +175,10 @@ def evaluate(run_dirs: tuple[Path, ...], split: str, as_json: bool, checkpoint: 
             f"  {name:<12} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
             f"f1 {scores['f1']:.3f}  n {scores['support']}"
         )
+    for table in ("per_speaker", "per_digit"):
+        for name, scores in metrics.get(table, {}).items():
+            click.echo(f"  {table.removeprefix('per_')} {name:<10} accuracy "
+                       f"{scores['accuracy']:.3f}  n {scores['n']}")  # fmt: skip
     for name, scores in metrics.get("baselines", {}).items():
         line = "  ".join(f"{k} {v:.4g}" for k, v in scores.items() if isinstance(v, int | float))
         click.echo(f"baseline {name}: {line}")
@@ -212,7 +216,10 @@ def play(run_dir: Path, episodes: int, gif: Path, seed: int, max_steps: int, fps
     click.echo(f"gif: {gif} ({result.frames} frames)")
 
 
-@cli.command(epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki")
+@cli.command(
+    epilog="Example: rnnlab predict runs/names Hinton Schmidhuber Hazaki\n\n"
+    "Example: rnnlab predict runs/spoken_digits recording.wav"
+)
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("names", nargs=-1, required=True)
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True,
@@ -227,11 +234,17 @@ def play(run_dir: Path, episodes: int, gif: Path, seed: int, max_steps: int, fps
 @click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
 def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path, ...],
             checkpoint: str | None) -> None:  # fmt: skip
-    """Classify NAMES with the name classifier trained in RUN_DIR."""
+    """Classify NAMES with the classifier trained in RUN_DIR: surnames for a names run, WAV
+    files for a spoken-digits run (the top digits with their probabilities)."""
     from rnnlab.evaluation.classification import predict as predict_names
     from rnnlab.train.evaluation import load_network, require_task
     from rnnlab.train.run_directory import RunDirectory
 
+    run = RunDirectory.open(run_dir)
+    require_task(run, ("names", "spoken_digits"), "predict")
+    if run.config().task.name == "spoken_digits":
+        _predict_digits(run, names, top, others, checkpoint)
+        return
     networks = []
     for path in (run_dir, *others):
         run = RunDirectory.open(path)
@@ -245,6 +258,26 @@ def predict(run_dir: Path, names: tuple[str, ...], top: int, others: tuple[Path,
                            list(names), extra.get("ascii_only", False), k=top)  # fmt: skip
     for name, classes in zip(names, ranked):
         click.echo(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in classes))
+
+
+def _predict_digits(run, paths, top: int, others, checkpoint) -> None:
+    from rnnlab.evaluation.spoken_digits import predict as predict_digits
+    from rnnlab.tasks.speech_features import feature_settings
+    from rnnlab.train.evaluation import load_speech_network, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    network, config = load_speech_network(run, checkpoint)
+    networks = [network]
+    for path in others:
+        other = RunDirectory.open(path)
+        require_task(other, ("spoken_digits",), "predict")
+        network, other_config = load_speech_network(other, checkpoint)
+        if feature_settings(other_config) != feature_settings(config):
+            raise RnnlabError("--ensemble runs must share the feature settings of RUN_DIR")
+        networks.append(network)
+    ranked = predict_digits(networks, config, list(paths), k=top)
+    for path, digits in zip(paths, ranked):
+        click.echo(f"{path}: " + ", ".join(f"{d} {p:.2f}" for d, p in digits))
 
 
 @cli.command(epilog='Example: rnnlab generate runs/shakespeare --prime "ROMEO:" --length 300')
@@ -269,6 +302,30 @@ def generate(run_dir: Path, prime: str, length: int, temperature: float, top_k: 
     require_task(run, ("char_lm",), "generate")
     network, vocabulary, _ = load_network(run, checkpoint)
     click.echo(prime + sample(network, vocabulary, prime, length, temperature, top_k, seed))
+
+
+@cli.command(epilog="Example: rnnlab transcribe runs/digit_strings string.wav")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("wav_files", nargs=-1, required=True)
+@click.option(
+    "--beam",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Prefix beam search of this width (default: greedy, the best path).",
+)
+@click.option("--checkpoint", help="Use this checkpoint (default: the latest).")
+def transcribe(run_dir: Path, wav_files: tuple[str, ...], beam: int | None,
+               checkpoint: str | None) -> None:  # fmt: skip
+    """Write the digit string that the CTC network trained in RUN_DIR hears in WAV_FILES."""
+    from rnnlab.evaluation.digit_strings import transcribe as transcribe_files
+    from rnnlab.train.evaluation import load_speech_network, require_task
+    from rnnlab.train.run_directory import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    require_task(run, ("digit_strings",), "transcribe")
+    network, config = load_speech_network(run, checkpoint)
+    for path, text in zip(wav_files, transcribe_files(network, config, list(wav_files), beam)):
+        click.echo(f"{path}: {text}")
 
 
 @cli.command(epilog='Example: rnnlab translate runs/eng-fra "i lost ." "he\'s calm ."')

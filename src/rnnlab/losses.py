@@ -11,7 +11,9 @@ sequence. The losses:
 - ``"bce"``: logistic outputs, binary cross-entropy;
 - ``"cross_entropy"``: softmax over classes;
 - ``"gaussian_nll"``: 2 O outputs, the means and log-variances of O normal distributions,
-  and their negative log-likelihood.
+  and their negative log-likelihood;
+- ``"ctc"``: connectionist temporal classification (Graves et al. 2006) of an unaligned
+  label sequence (targets ``"transcript"``), :func:`ctc_loss`.
 """
 
 from collections.abc import Callable
@@ -20,11 +22,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll"]
+Loss = Literal["mse", "sigmoid_mse", "bce", "cross_entropy", "gaussian_nll", "ctc"]
 
-Targets = Literal["per_step", "per_sequence", "sequence"]
+Targets = Literal["per_step", "per_sequence", "sequence", "transcript"]
 """The kinds of targets a task declares (:attr:`rnnlab.tasks.base.Task.targets`): a target
-at every step, one per sequence, or a target sequence that an encoder-decoder reads."""
+at every step, one per sequence, a target sequence that an encoder-decoder reads, or an
+unaligned label sequence that outputs at every step spell out under CTC."""
 
 LOG_VARIANCE_LIMIT = 12.0  # log-variances are clamped to +-this, so the likelihood stays finite
 
@@ -40,7 +43,7 @@ def predictions_from_outputs(outputs: torch.Tensor, loss: Loss) -> torch.Tensor:
     ("gaussian_nll": the means, then the standard deviations)."""
     if loss in ("sigmoid_mse", "bce"):
         return torch.sigmoid(outputs)
-    if loss == "cross_entropy":
+    if loss in ("cross_entropy", "ctc"):
         return torch.softmax(outputs, dim=-1)
     if loss == "gaussian_nll":
         mean, log_variance = gaussian_parts(outputs)
@@ -120,10 +123,52 @@ def per_sequence_loss(
     return F.cross_entropy(outputs, y, weight=weight, label_smoothing=label_smoothing)
 
 
+def ctc_loss(
+    outputs: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor | None,
+    loss: Loss,
+    weight: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """The CTC loss (``torch.nn.functional.ctc_loss``, blank 0) of outputs at every step
+    spelling out unaligned label sequences, each divided by its label count, averaged over
+    the batch (``reduction = "mean"`` of ``torch.nn.CTCLoss``).
+
+    ``outputs`` (B, T, C) raw logits, class 0 the blank; ``y`` (B, S) labels in 1 .. C - 1,
+    padded at the end with 0; ``mask`` (B, T) the valid steps of each sequence, a prefix (None:
+    all T). Every label sequence needs at least one label. An input too short for its labels
+    (fewer steps than labels plus repeated neighbours, which need a blank between them) has an
+    infinite loss: it is not zeroed, so that the trainer's ``on_nonfinite`` sees it; the tasks
+    drop and count such pairs when they build their data. The arguments are
+    :func:`masked_loss`'s; ``weight`` and ``label_smoothing`` are refused.
+    """
+    if outputs.dim() != 3:
+        raise ValueError(f"ctc_loss reads outputs (B, T, C); got shape {tuple(outputs.shape)}")
+    if loss != "ctc":
+        raise ValueError(f"transcript targets need loss 'ctc'; got {loss!r}")
+    if weight is not None or label_smoothing:
+        raise ValueError("ctc_loss takes no class weights and no label smoothing")
+    B, T, _ = outputs.shape
+    input_lengths = (
+        torch.full((B,), T, dtype=torch.long) if mask is None else mask.sum(1).long().cpu()
+    )
+    target_lengths = (y != 0).sum(1).long().cpu()  # (B,)
+    if (target_lengths == 0).any():
+        raise ValueError("ctc_loss needs at least one label per sequence; got an empty one")
+    log_probs = F.log_softmax(outputs, dim=-1).transpose(0, 1)  # (T, B, C)
+    per_sequence = F.ctc_loss(
+        log_probs, y, input_lengths, target_lengths, blank=0, reduction="none",
+        zero_infinity=False,
+    )  # fmt: skip  # (B,)
+    return (per_sequence / target_lengths.to(per_sequence)).mean()
+
+
 TARGET_LOSSES: dict[Targets, Callable[..., torch.Tensor]] = {
     "per_step": masked_loss,
     "per_sequence": per_sequence_loss,
     "sequence": masked_loss,  # an encoder-decoder's logits of every target token (B, T, V)
+    "transcript": ctc_loss,  # outputs at every step (B, T, C) and labels (B, S), unaligned
 }
 """The loss function of each kind of targets (:data:`Targets`), called as
 ``TARGET_LOSSES[task.targets](outputs, y, mask, task.loss, weight, label_smoothing)``."""

@@ -20,7 +20,14 @@ the rest. A task without an entry has none of them.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rnnlab.evaluation import classification, forecasting, language_model, translation
+from rnnlab.evaluation import (
+    classification,
+    digit_strings,
+    forecasting,
+    language_model,
+    spoken_digits,
+    translation,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ EVALUATIONS: dict[str, Evaluation] = {
     ),
     "names": Evaluation(report=classification.report, baselines=classification.baselines),
     "char_lm": Evaluation(baselines=language_model.baselines),
+    "spoken_digits": Evaluation(report=spoken_digits.report, baselines=spoken_digits.baselines),
+    "digit_strings": Evaluation(quick=digit_strings.quick, report=digit_strings.report),
 }
 
 NONE = Evaluation()

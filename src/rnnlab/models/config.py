@@ -205,6 +205,7 @@ NETWORKS: dict[Targets, Callable[[ModelConfig, int, int, Inputs], nn.Module]] = 
     "per_step": _step_network,  # Network: a readout at every step, (B, T, O)
     "per_sequence": _sequence_network,  # SequenceNetwork: one per sequence, (B, O)
     "sequence": _seq2seq,  # Seq2Seq: the logits of every target token, (B, T, V)
+    "transcript": _step_network,  # Network: frame-wise logits (B, T, C) of CTC labels
 }
 """The network of each kind of targets: the function that builds it from a ``[model]``
 config, the input and output sizes and the kind of inputs."""

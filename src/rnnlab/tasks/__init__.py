@@ -19,6 +19,11 @@ Sequence to sequence: :mod:`~rnnlab.tasks.translation` (sentence pairs, split by
 sentence, :class:`~rnnlab.tasks.word_vocabulary.WordVocabulary`), with a second corpus read
 from the machine's gettext catalogues (:mod:`~rnnlab.tasks.gettext_corpus`).
 
+Speech: :mod:`~rnnlab.tasks.audio` (WAV files, mono, resampling), :mod:`~rnnlab.tasks.
+speech_features` (log-mel and MFCC with deltas, CMVN, a cache, SpecAugment),
+:mod:`~rnnlab.tasks.spoken_digits` (isolated digits, leave-one-speaker-out) and
+:mod:`~rnnlab.tasks.digit_strings` (connected digits under CTC).
+
 Time series: :mod:`~rnnlab.tasks.time_series` (statsmodels' series and CSV files, the scaler)
 and :mod:`~rnnlab.tasks.forecasting` (direct and recursive forecasts, Gaussian intervals,
 rolling-origin backtests).
@@ -34,9 +39,11 @@ fixation and decision periods and per-trial conditions (:mod:`~rnnlab.tasks.tria
 from rnnlab.losses import masked_loss, per_sequence_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
+    audio,
     char_lm,
     context_decision,
     copy_memory,
+    digit_strings,
     flipflop,
     forecasting,
     gettext_corpus,
@@ -47,6 +54,8 @@ from rnnlab.tasks import (
     parity,
     perceptual_decision,
     reber,
+    speech_features,
+    spoken_digits,
     temporal_xor,
     time_series,
     translation,
@@ -67,12 +76,14 @@ __all__ = [
     "Vocabulary",
     "WordVocabulary",
     "adding",
+    "audio",
     "build_task",
     "char_lm",
     "check_split",
     "checked_splits",
     "context_decision",
     "copy_memory",
+    "digit_strings",
     "flipflop",
     "forecasting",
     "gettext_corpus",
@@ -86,6 +97,8 @@ __all__ = [
     "perceptual_decision",
     "predictions_from_outputs",
     "reber",
+    "speech_features",
+    "spoken_digits",
     "temporal_xor",
     "time_series",
     "translation",

@@ -13,6 +13,8 @@ batch dimension first, the same layout as the layers::
                          them yet: rnnlab.losses.per_sequence_loss is a cross-entropy);
              (N, T)      target token ids read by an encoder-decoder (``targets =
                          "sequence"``, translation), padded with the sources to one T
+             (N, S)      unaligned labels 1.. padded with 0 (``targets = "transcript"``,
+                         CTC: connected digits), ``mask`` the valid steps
     mask     (N, T)      where the loss applies (True) — None means every step
     lengths  (N,)        valid steps of each sequence (the rest is padding) — None: all T
 
@@ -108,6 +110,13 @@ def check_split(
             f"{name}: inputs = {inputs!r} need x {expected}; got {_described(split.x)}"
         )
     names, sizes = (("N",), (N,)) if targets == "per_sequence" else (("N", "T"), (N, T))
+    if targets == "transcript":
+        if not (split.y.dim() == 2 and split.y.shape[0] == N and _integer(split.y)):
+            raise ValueError(
+                f"{name}: targets = 'transcript' need y (N, S) = ({N}, S) integer labels "
+                f"padded with 0; got {_described(split.y)}"
+            )
+        return
     if loss == "cross_entropy":
         kind = "integer token ids" if targets == "sequence" else "integer class indices"
         fits = tuple(split.y.shape) == sizes and _integer(split.y)
@@ -156,7 +165,9 @@ class Task:
             out at every step), ``"per_sequence"`` (one target per sequence; the network
             reads out its final state) or ``"sequence"`` (a target sequence read by an
             encoder-decoder, translation; ``lengths`` are the sources' and ``mask`` marks the
-            target tokens). The model (:func:`rnnlab.models.config.build_model`) and the loss
+            target tokens) or ``"transcript"`` (y (N, S) unaligned labels 1.. padded with 0,
+            that the outputs at every step spell out under CTC; ``mask`` marks the valid
+            steps). The model (:func:`rnnlab.models.config.build_model`) and the loss
             (:data:`rnnlab.losses.TARGET_LOSSES`) follow from it.
         loss: ``"mse"`` (linear outputs), ``"sigmoid_mse"`` (squared error of logistic
             outputs, as in Elman 1990), ``"bce"`` (logistic outputs, cross-entropy),

@@ -5,6 +5,7 @@ from rnnlab.tasks.base import Task
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.context_decision import ContextDecision, ContextDecisionConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
+from rnnlab.tasks.digit_strings import DigitStrings, DigitStringsConfig
 from rnnlab.tasks.flipflop import FlipFlop, FlipFlopConfig
 from rnnlab.tasks.forecasting import ForecastConfig, Forecasting
 from rnnlab.tasks.latch import Latch, LatchConfig
@@ -15,6 +16,7 @@ from rnnlab.tasks.names import Names, NamesConfig
 from rnnlab.tasks.parity import Parity, ParityConfig
 from rnnlab.tasks.perceptual_decision import PerceptualDecision, PerceptualDecisionConfig
 from rnnlab.tasks.reber import Reber, ReberConfig
+from rnnlab.tasks.spoken_digits import SpokenDigits, SpokenDigitsConfig
 from rnnlab.tasks.temporal_xor import TemporalXOR, TemporalXORConfig
 from rnnlab.tasks.translation import Translation, TranslationConfig
 from rnnlab.tasks.two_sequence import TwoSequence, TwoSequenceConfig
@@ -41,6 +43,8 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "context_decision": (ContextDecisionConfig, ContextDecision),
     "working_memory": (WorkingMemoryConfig, WorkingMemory),
     "match_to_sample": (MatchToSampleConfig, MatchToSample),
+    "spoken_digits": (SpokenDigitsConfig, SpokenDigits),
+    "digit_strings": (DigitStringsConfig, DigitStrings),
 }
 
 TaskConfig = (
@@ -63,6 +67,8 @@ TaskConfig = (
     | ContextDecisionConfig
     | WorkingMemoryConfig
     | MatchToSampleConfig
+    | SpokenDigitsConfig
+    | DigitStringsConfig
 )
 
 

@@ -13,6 +13,7 @@ from rnnlab.losses import predictions_from_outputs
 from rnnlab.models.ensemble import Ensemble
 from rnnlab.models.readout import RecurrentNetwork
 from rnnlab.tasks.base import checked_splits
+from rnnlab.tasks.registry import TASKS
 from rnnlab.tasks.vocabulary import Vocabulary
 from rnnlab.train.build import build, network_for, saved_network
 from rnnlab.train.checkpoint import load_checkpoint
@@ -104,6 +105,18 @@ def load_network(
     network = saved_network(config, len(vocabulary), output_size)
     _load_weights(network, run, checkpoint)
     return network, vocabulary, extra
+
+
+def load_speech_network(run: RunDirectory, checkpoint: str | None = None):
+    """The trained network of a speech run (isolated or connected digits) and its task config,
+    which holds the feature settings; the recordings are not read."""
+    from rnnlab.tasks.speech_features import feature_size
+
+    config = run.config()
+    task_type = TASKS[config.task.name][1]
+    network = saved_network(config, feature_size(config.task), task_type.num_outputs)
+    _load_weights(network, run, checkpoint)
+    return network, config.task
 
 
 def load_trained(run: RunDirectory, checkpoint: str | None = None, device: str = "cpu"):
