@@ -57,11 +57,10 @@ from rnnlab.cells.minlstm import MINLSTM_SPEC, MinLSTMTrace, minlstm_log_coeffic
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import ctrnn as ctrnn_kernel
 from rnnlab.kernels import elman as elman_kernel
-from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members
+from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members, scan
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
-from rnnlab.kernels import scan
 from rnnlab.kernels.common import ACTIVATION_CODES
 from rnnlab.kernels.dispatch import (
     check_path,
@@ -77,10 +76,6 @@ __all__ = [
     "KERNELS",
     "LSTM",
     "MEMBER_KERNELS",
-    "MinGRU",
-    "MinGRUTrace",
-    "MinLSTM",
-    "MinLSTMTrace",
     "CTRNNTrace",
     "Elman",
     "ElmanTrace",
@@ -90,6 +85,10 @@ __all__ = [
     "JordanTrace",
     "LSTMState",
     "LSTMTrace",
+    "MinGRU",
+    "MinGRUTrace",
+    "MinLSTM",
+    "MinLSTMTrace",
     "RecurrentLayer",
 ]
 
