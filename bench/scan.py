@@ -8,7 +8,8 @@ time(T) / time(T / 2). The sequential minGRU stops at ``--max-sequential`` steps
 linearly, and the reference loop is slow). The last line compares the scan with
 rnnlab.GRU at T = 4096 (issue 21's target: at least 10x faster).
 
-Usage: python bench/scan.py [--quick] [--repeats 3] [--max-sequential 2048] [--out scan.json]
+Usage: python bench/scan.py [--quick] [--repeats 3] [--max-sequential 2048] [--lengths T ...]
+       [--out scan.json]
 """
 
 import argparse
@@ -67,9 +68,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="T = 256 ... 1024 only")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-sequential", type=int, default=2048)
+    parser.add_argument("--lengths", type=int, nargs="+", default=None, help="these T only")
     parser.add_argument("--out", default=None, help="write the table as JSON here")
     arguments = parser.parse_args()
-    lengths = LENGTHS[:3] if arguments.quick else LENGTHS
+    lengths = arguments.lengths or (LENGTHS[:3] if arguments.quick else LENGTHS)
     torch.set_num_threads(torch.get_num_threads())
     print(f"B={B} H={H} I={I} float32, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; forward + backward, median of "

@@ -119,8 +119,15 @@ def small_blocks(monkeypatch):
 
 
 @SMALL_BLOCKS
-@pytest.mark.parametrize("path", ["auto", pytest.param("reference", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("name", ["mingru", "minlstm"])
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("mingru", "auto"),
+        pytest.param("minlstm", "auto", marks=pytest.mark.slow),
+        pytest.param("mingru", "reference", marks=pytest.mark.slow),
+        pytest.param("minlstm", "reference", marks=pytest.mark.slow),
+    ],
+)
 def test_gradcheck_two_layers_both_directions_lengths(name, path):
     function, inputs = checkable(name, path, num_layers=2)
     assert torch.autograd.gradcheck(function, inputs)
