@@ -120,16 +120,17 @@ def small_blocks(monkeypatch):
 
 @SMALL_BLOCKS
 @pytest.mark.parametrize(
-    ("name", "path"),
+    ("name", "path", "num_layers"),
     [
-        ("mingru", "auto"),
-        pytest.param("minlstm", "auto", marks=pytest.mark.slow),
-        pytest.param("mingru", "reference", marks=pytest.mark.slow),
-        pytest.param("minlstm", "reference", marks=pytest.mark.slow),
+        ("mingru", "auto", 1),
+        pytest.param("mingru", "auto", 2, marks=pytest.mark.slow),
+        pytest.param("minlstm", "auto", 2, marks=pytest.mark.slow),
+        pytest.param("mingru", "reference", 2, marks=pytest.mark.slow),
+        pytest.param("minlstm", "reference", 2, marks=pytest.mark.slow),
     ],
 )
-def test_gradcheck_two_layers_both_directions_lengths(name, path):
-    function, inputs = checkable(name, path, num_layers=2)
+def test_gradcheck_both_directions_lengths(name, path, num_layers):
+    function, inputs = checkable(name, path, num_layers)
     assert torch.autograd.gradcheck(function, inputs)
 
 
