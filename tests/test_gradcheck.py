@@ -34,6 +34,8 @@ CELLS = {
     "gru": lambda: rnnlab.GRUCell(I, H),
     "lstm": lambda: rnnlab.LSTMCell(I, H),
     "lstm_peephole": lambda: rnnlab.LSTMCell(I, H, peephole=True),
+    "mingru": lambda: rnnlab.MinGRUCell(I, H),
+    "minlstm": lambda: rnnlab.MinLSTMCell(I, H),
 }
 
 

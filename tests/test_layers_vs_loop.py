@@ -40,6 +40,26 @@ def peephole_lstm_step(p, x_t, state):
     return h, (h, c)
 
 
+def positive(a):
+    return torch.where(a >= 0, a + 0.5, torch.sigmoid(a))
+
+
+def mingru_step(p, x_t, state):
+    (h,) = state
+    k = x_t @ p["weight_ih"].T + p["bias_ih"]
+    z = torch.sigmoid(k[H:])
+    h = (1 - z) * h + z * positive(k[:H])
+    return h, (h,)
+
+
+def minlstm_step(p, x_t, state):
+    (h,) = state
+    k = x_t @ p["weight_ih"].T + p["bias_ih"]
+    f, i = torch.sigmoid(k[:H]), torch.sigmoid(k[H : 2 * H])
+    h = (f * h + i * positive(k[2 * H :])) / (f + i)
+    return h, (h,)
+
+
 def loop(layer, step, x, initial, lengths):
     """Per sequence, per layer, per direction: run ``step`` over the valid steps only."""
     D = 2 if layer.bidirectional else 1
@@ -88,6 +108,10 @@ CASES = {
         peephole_lstm_step,
         (H, H),
     ),
+    # The parallel scan (their default path) against a loop of the minGRU's and minLSTM's
+    # equations (Feng et al. 2024), the state of any sign.
+    "mingru": (lambda **kw: rnnlab.MinGRU(I, H, **kw), mingru_step, (H,)),
+    "minlstm": (lambda **kw: rnnlab.MinLSTM(I, H, **kw), minlstm_step, (H,)),
 }
 
 

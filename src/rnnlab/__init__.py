@@ -4,12 +4,13 @@ The table of contents:
 
 Layers (batch-first sequences, torch.nn's parameter names and state layout)
     :class:`Elman`, :class:`Jordan`, :class:`GRU`, :class:`LSTM`, :class:`CTRNN` (continuous
-    time, Dale's law), and the state :class:`LSTMState`; ``layer.record(x)`` returns
-    :class:`ElmanTrace`, :class:`JordanTrace`, :class:`GRUTrace`, :class:`LSTMTrace` or
-    :class:`CTRNNTrace`.
+    time, Dale's law), the parallel-scan :class:`MinGRU` and :class:`MinLSTM`, and the state
+    :class:`LSTMState`; ``layer.record(x)`` returns :class:`ElmanTrace`, :class:`JordanTrace`,
+    :class:`GRUTrace`, :class:`LSTMTrace`, :class:`CTRNNTrace`, :class:`MinGRUTrace` or
+    :class:`MinLSTMTrace`.
 Cells (one time step, ``y_t, state = cell(x_t, state)``)
     :class:`ElmanCell`, :class:`JordanCell`, :class:`GRUCell`, :class:`LSTMCell`,
-    :class:`CTRNNCell`.
+    :class:`CTRNNCell`, :class:`MinGRUCell`, :class:`MinLSTMCell`.
 NumPy reference (forward pass and hand-derived backpropagation through time)
     :mod:`rnnlab.reference`.
 Tasks (seeded stimulus generators and loaders of real data)
@@ -40,6 +41,8 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         JordanCell,
         LSTMCell,
         LSTMState,
+        MinGRUCell,
+        MinLSTMCell,
     )
     from rnnlab.layers import (
         CTRNN,
@@ -52,6 +55,10 @@ if TYPE_CHECKING:  # the names as type checkers and editors see them
         Jordan,
         JordanTrace,
         LSTMTrace,
+        MinGRU,
+        MinGRUTrace,
+        MinLSTM,
+        MinLSTMTrace,
         RecurrentLayer,
     )
     from rnnlab.models.ensemble import Ensemble
@@ -72,7 +79,13 @@ _MODULE_OF = {
     "Jordan": "rnnlab.layers",
     "JordanTrace": "rnnlab.layers",
     "LSTMTrace": "rnnlab.layers",
+    "MinGRU": "rnnlab.layers",
+    "MinGRUTrace": "rnnlab.layers",
+    "MinLSTM": "rnnlab.layers",
+    "MinLSTMTrace": "rnnlab.layers",
     "RecurrentLayer": "rnnlab.layers",
+    "MinGRUCell": "rnnlab.cells",
+    "MinLSTMCell": "rnnlab.cells",
     "CellSpec": "rnnlab.cells",
     "CTRNNCell": "rnnlab.cells",
     "ElmanCell": "rnnlab.cells",
@@ -126,6 +139,12 @@ __all__ = [
     "LSTMState",
     "LSTMTrace",
     "MemberTasks",
+    "MinGRU",
+    "MinGRUCell",
+    "MinGRUTrace",
+    "MinLSTM",
+    "MinLSTMCell",
+    "MinLSTMTrace",
     "RecurrentLayer",
     "SweepSummary",
     "load_sweep",

@@ -53,10 +53,12 @@ from rnnlab.cells.elman import ELMAN_SPEC, ElmanTrace
 from rnnlab.cells.gru import GRU_SPEC, GRUTrace
 from rnnlab.cells.jordan import JORDAN_SPEC, JordanTrace
 from rnnlab.cells.lstm import LSTM_SPEC, LSTMState, LSTMTrace
+from rnnlab.cells.mingru import MINGRU_SPEC, MinGRUTrace, mingru_log_coefficients
+from rnnlab.cells.minlstm import MINLSTM_SPEC, MinLSTMTrace, minlstm_log_coefficients
 from rnnlab.cells.spec import CellSpec
 from rnnlab.kernels import ctrnn as ctrnn_kernel
 from rnnlab.kernels import elman as elman_kernel
-from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members, tuning
+from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_members, scan, tuning
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
@@ -85,6 +87,10 @@ __all__ = [
     "JordanTrace",
     "LSTMState",
     "LSTMTrace",
+    "MinGRU",
+    "MinGRUTrace",
+    "MinLSTM",
+    "MinLSTMTrace",
     "RecurrentLayer",
 ]
 
@@ -430,7 +436,9 @@ class RecurrentLayer(nn.Module):
         path = resolve_path(self.path)
         if path == "reference":
             return False
-        problem = self._kernel_problem() or fast_path_problem(x)
+        problem = self._kernel_problem()
+        if problem is None and KERNELS[self.spec].whole_sequence is None:
+            problem = fast_path_problem(x)  # a whole-sequence kernel is torch calls: any device
         if problem is not None and path == "fast":
             raise ValueError(f"path='fast' cannot serve this call: {problem}")
         return problem is None
@@ -451,7 +459,10 @@ class RecurrentLayer(nn.Module):
         return kernel.fused(self, batch_size)
 
     def _path_of_call(self, batch_size: int, dtype, lengths: bool, record: bool) -> str:
-        """The name of what serves a fast-path call (one of :data:`LOOP_NAMES`)."""
+        """The name of what serves a fast-path call (:data:`FUSED`, :data:`COMPILED`,
+        :data:`TORCH_LOOP`, or a whole-sequence kernel's name)."""
+        if KERNELS[self.spec].whole_sequence is not None:
+            return KERNELS[self.spec].whole_sequence
         if not record and not lengths and self._has_fused_kernel(batch_size):
             return FUSED
         forward, backward = self._loops(batch_size, dtype)
@@ -464,6 +475,8 @@ class RecurrentLayer(nn.Module):
         measured now if it was not yet on this machine."""
         B, T, I = x.shape
         kernel = KERNELS[self.spec]
+        if kernel.whole_sequence is not None:  # one kernel, no loops to choose between
+            return None
         candidates = [COMPILED, TORCH_LOOP]
         if not record and not lengths and kernel.fusable is not None and kernel.fusable(self):
             candidates.insert(0, FUSED)
@@ -523,6 +536,8 @@ class RecurrentLayer(nn.Module):
     def _fast_direction(self, x, state: State, lengths, p, reverse: bool, record: bool):
         """The kernels' version of :meth:`_run_direction`; ``lengths`` is an int64 array."""
         kernel = KERNELS[self.spec]
+        if kernel.whole_sequence is not None:  # no loops to choose, nothing to fall back on
+            return kernel.run(x, state, lengths, p, self.options, reverse, record)
         compiled = self._loops(x.shape[0], x.dtype)
         reference = self._kernel_reference(kernel, lengths, reverse)
         return kernel.run(x, state, lengths, p, self.options, reverse, compiled, reference)
@@ -855,6 +870,13 @@ class FastKernel:
         fused: ``(layer, batch_size) -> bool``, with ``fusable``: True where the size rules
             run the fused kernel (where no measurement is made).
         fused_unroll: ``(layer, x, parts) -> (outputs, final parts, None)``, that fused run.
+        whole_sequence: the name of a kernel that computes a whole direction in torch
+            operations at once (the parallel scan of the minGRU and minLSTM), or None for a
+            loop over time. Such a kernel has no loops for the dispatch to choose and no
+            reference to fall back on (autograd differentiates it to every order); its ``run``
+            is ``(x, state, lengths, params, options, reverse, record) -> (outputs, final
+            state, trace items)``, the trace items only with ``record``; it serves any device
+            and dtype torch does, and :meth:`RecurrentLayer.fast_path_name` gives its name.
     """
 
     run: Callable
@@ -866,6 +888,7 @@ class FastKernel:
     fusable: Callable[["RecurrentLayer"], bool] | None = None
     fused: Callable[["RecurrentLayer", int], bool] | None = None
     fused_unroll: Callable | None = None
+    whole_sequence: str | None = None
 
 
 def _elman_direction(x, state, lengths, p, options, reverse, compiled, reference):
@@ -957,7 +980,20 @@ def _ctrnn_direction(x, state, lengths, p, options, reverse, compiled, reference
     return outputs, (v,), (outputs, currents)
 
 
+def _mingru_direction(x, state, lengths, p, options, reverse, record):
+    return scan.scan_direction(
+        mingru_log_coefficients, x, state[0], lengths, p, options, reverse, record
+    )
+
+
+def _minlstm_direction(x, state, lengths, p, options, reverse, record):
+    return scan.scan_direction(
+        minlstm_log_coefficients, x, state[0], lengths, p, options, reverse, record
+    )
+
+
 _KERNEL_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+_SCAN_PARAMETERS = ("weight_ih", "bias_ih")
 # The CTRNN kernel's tensors after the state: parameters, buffers and the call's noise.
 _CTRNN_TENSORS = (*_KERNEL_PARAMETERS, "log_tau", "mask_hh", "sign_ih", "noise_hh", "noise_ih")
 
@@ -984,6 +1020,12 @@ KERNELS: dict[CellSpec, FastKernel] = {
         fused_unroll=_lstm_fused_unroll,
     ),
     CTRNN_SPEC: FastKernel(_ctrnn_direction, _CTRNN_TENSORS, trace=(1,), gates=1),
+    MINGRU_SPEC: FastKernel(
+        _mingru_direction, _SCAN_PARAMETERS, trace=(1,), gates=2, whole_sequence="parallel scan"
+    ),
+    MINLSTM_SPEC: FastKernel(
+        _minlstm_direction, _SCAN_PARAMETERS, trace=(1,), gates=2, whole_sequence="parallel scan"
+    ),
 }
 
 
@@ -1477,6 +1519,116 @@ class CTRNN(RecurrentLayer):
         """The indices of every layer's excitatory units under Dale's law, the first
         ``floor(excitatory_fraction * H)``: the units a readout should read."""
         return ctrnn.excitatory_indices(self.hidden_size, self.options)
+
+
+class MinGRU(RecurrentLayer):
+    r"""Minimal GRUs over sequences (Feng et al. 2024): gates that read only x_t, so that each
+    layer and direction is the linear recurrence ``h_t = (1 - z_t) h_{t-1} + z_t g(k_h)``,
+    computed as a log-space parallel scan (equations in :mod:`rnnlab.cells.mingru`).
+
+    Two paths compute the same function (``path=``): the default runs the whole sequence as
+    a chunked Heinsen scan in torch operations (:mod:`rnnlab.kernels.scan`, on any device;
+    ``fast_path_name`` says ``"parallel scan"``), ``path="reference"`` the layer's loop of
+    :func:`rnnlab.cells.mingru.mingru_step` over time, the oracle. Both are differentiated by
+    autograd, to every order.
+
+    The arguments come in torch.nn.GRU's positional order, ``MinGRU(input_size, hidden_size,
+    num_layers, bias, batch_first, dropout, bidirectional)``; ``path``, ``device`` and
+    ``dtype`` are keyword-only.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path:
+            as for :class:`Elman`.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H); default state zeros
+        (a given state may have any sign). ``record`` gives :class:`MinGRUTrace`.
+
+    Parameters:
+        ``weight_ih_l{l}`` (2H, I or D*H) = [W_h; W_z] and ``bias_ih_l{l}`` (2H,), suffix
+        ``_reverse`` for the reverse direction; torch.nn.Linear's U(-1/sqrt(I_l),
+        1/sqrt(I_l)), I_l the layer's input width. No recurrent weights.
+
+    Example:
+        >>> layer = MinGRU(3, 5, num_layers=2)
+        >>> outputs, state = layer(torch.randn(4, 7, 3))
+        >>> tuple(outputs.shape), tuple(state.shape), layer.fast_path_name(4)
+        ((4, 7, 5), (2, 4, 5), 'parallel scan')
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        path: str | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            MINGRU_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype,
+        )  # fmt: skip
+
+
+class MinLSTM(RecurrentLayer):
+    r"""Minimal LSTMs over sequences (Feng et al. 2024): forget and input gates that read only
+    x_t, normalised to sum to one by default, so that each layer and direction is the linear
+    recurrence ``h_t = f'_t h_{t-1} + i'_t g(k_h)``, computed as a log-space parallel scan
+    (equations in :mod:`rnnlab.cells.minlstm`; the paths as for :class:`MinGRU`).
+
+    The arguments come in torch.nn.LSTM's positional order up to ``bidirectional``;
+    ``coefficient_norm``, ``forget_bias``, ``path``, ``device`` and ``dtype`` are
+    keyword-only.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, path:
+            as for :class:`Elman`.
+        coefficient_norm: f' = f / (f + i) and i' = i / (f + i) (the default, the paper's);
+            False uses f and i themselves.
+        forget_bias: if given, every forget gate's bias starts at this value.
+
+    Shapes:
+        ``x`` (B, T, I), ``outputs`` (B, T, D*H), ``state`` (L*D, B, H), one tensor: the
+        minLSTM has no separate cell state. ``record`` gives :class:`MinLSTMTrace`.
+
+    Parameters:
+        ``weight_ih_l{l}`` (3H, I or D*H) = [W_f; W_i; W_h] and ``bias_ih_l{l}`` (3H,),
+        suffix ``_reverse``; torch.nn.Linear's U(-1/sqrt(I_l), 1/sqrt(I_l)).
+
+    Example:
+        >>> layer = MinLSTM(3, 5, bidirectional=True)
+        >>> trace = layer.record(torch.randn(2, 6, 3))
+        >>> tuple(trace.gates.shape)
+        (2, 2, 6, 3, 5)
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        coefficient_norm: bool = True,
+        forget_bias: float | None = None,
+        path: str | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            MINLSTM_SPEC, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, path=path, device=device, dtype=dtype,
+            coefficient_norm=coefficient_norm, forget_bias=forget_bias,
+        )  # fmt: skip
 
 
 # -- state helpers ------------------------------------------------------------------------

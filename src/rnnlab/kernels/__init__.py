@@ -37,4 +37,9 @@ every size where torch's BLAS can serve it).
     One layer and direction of N networks at once (an ensemble's members), registered in
     :data:`rnnlab.layers.MEMBER_KERNELS`; :mod:`rnnlab.kernels.members` holds what the GRU and
     LSTM ones share.
+
+:mod:`rnnlab.kernels.scan`
+    The linear recurrence h_t = a_t h_{t-1} + b_t of the minGRU and minLSTM over a whole
+    sequence: the sequential loop and the chunked log-space parallel scan (Heinsen 2023), in
+    torch operations on any device (a whole-sequence kernel: no loops to choose).
 """
