@@ -62,12 +62,12 @@ from rnnlab.kernels import elman_members, gru_members, jordan_members, lstm_memb
 from rnnlab.kernels import gru as gru_kernel
 from rnnlab.kernels import jordan as jordan_kernel
 from rnnlab.kernels import lstm as lstm_kernel
-from rnnlab.kernels.blas import gemm_address
 from rnnlab.kernels.common import ACTIVATION_CODES
 from rnnlab.kernels.dispatch import (
     check_path,
     choose_loops,
     fast_path_problem,
+    loops_for,
     resolve_path,
     use_fused_lstm,
 )
@@ -303,22 +303,30 @@ class RecurrentLayer(nn.Module):
 
     def _unroll(self, x, state, lengths, record: bool):
         x, parts, lengths = self.check_inputs(x, state, lengths)
-        B, T, _ = x.shape
-        if B == 0:
+        if x.shape[0] == 0:
             return self._unroll_empty_batch(x, parts, record)
         use_fast = self._choose_fast_path(x)
-        if use_fast and self._loop_choice is None and tuning.enabled():
+        if not use_fast:
+            return self._unroll_checked(x, parts, lengths, record, use_fast)
+        choice = None
+        if self._loop_choice is None and tuning.enabled():
             choice = self._measured_choice(x, lengths is not None, record)
-            if choice is not None:
-                self.__dict__["_loop_choice"] = choice
-                try:  # this call on the loop measured fastest for its shape class
-                    return self._unroll(x, state, lengths, record)
-                finally:
-                    self.__dict__["_loop_choice"] = None
+        if choice is None:
+            return self._unroll_checked(x, parts, lengths, record, use_fast)
+        self.__dict__["_loop_choice"] = choice
+        try:  # this call on the loop measured fastest for its shape class
+            return self._unroll_checked(x, parts, lengths, record, use_fast)
+        finally:
+            self.__dict__["_loop_choice"] = None
+
+    def _unroll_checked(self, x, parts, lengths, record: bool, use_fast: bool):
+        """:meth:`_unroll` of checked inputs (B >= 1) on the path chosen for them."""
+        B, T, _ = x.shape
         if use_fast:
-            self.__dict__["last_path"] = self._path_of_call(B, x.dtype, lengths is not None, record)
-        if use_fast and not record and lengths is None and self._has_fused_kernel(B):
-            return KERNELS[self.spec].fused_unroll(self, x, parts)
+            path = self._path_of_call(B, x.dtype, lengths is not None, record)
+            self.__dict__["last_path"] = path
+            if path == FUSED:
+                return KERNELS[self.spec].fused_unroll(self, x, parts)
         states = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
         per_step = self._per_step_tensors(x)  # the CTRNN's noise; nothing for the others
         if use_fast:
@@ -500,8 +508,8 @@ class RecurrentLayer(nn.Module):
                 made.append([p for p in self.parameters() if p.requires_grad])
             probe, full, weights = made
             self.__dict__["_loop_choice"] = choice
-            source = getattr(self, "noise", None)
-            kept = source.get_state() if callable(getattr(source, "get_state", None)) else None
+            source = own_noise(self)
+            kept = None if source is None else source.get_state()
             try:
                 with torch.random.fork_rng(devices=[]):
                     start = time.perf_counter()
@@ -525,10 +533,8 @@ class RecurrentLayer(nn.Module):
 
     def _loops(self, batch_size: int, dtype) -> tuple[bool, bool]:
         """Which of the kernels' loops run compiled: (forward, backward)."""
-        if self._loop_choice == COMPILED:
-            return True, True
-        if self._loop_choice in (TORCH_LOOP, FUSED):
-            return False, gemm_address(dtype) != 0
+        if self._loop_choice is not None:
+            return loops_for(self._loop_choice == COMPILED, dtype)
         kernel = KERNELS[self.spec]
         width = kernel.width(self.hidden_size, self.options)
         return choose_loops(batch_size, width, kernel.gates, dtype)
@@ -1629,6 +1635,13 @@ class MinLSTM(RecurrentLayer):
             bidirectional, path=path, device=device, dtype=dtype,
             coefficient_norm=coefficient_norm, forget_bias=forget_bias,
         )  # fmt: skip
+
+
+def own_noise(module: nn.Module):
+    """The generator of its own that ``module`` draws noise from (a CTRNN's ``noise``, with
+    ``get_state`` and ``set_state``), or None: what a checkpoint and a probe must keep."""
+    source = getattr(module, "noise", None)
+    return source if callable(getattr(source, "get_state", None)) else None
 
 
 # -- state helpers ------------------------------------------------------------------------

@@ -75,7 +75,13 @@ def use_fused_lstm(batch_size: int, hidden_size: int) -> bool:
 
 def choose_loops(batch_size: int, hidden_size: int, gates: int, dtype) -> tuple[bool, bool]:
     """(forward, backward): whether each loop runs compiled, else as a loop of torch calls."""
-    forward = use_compiled_loop(batch_size, hidden_size, gates)
+    return loops_for(use_compiled_loop(batch_size, hidden_size, gates), dtype)
+
+
+def loops_for(forward: bool, dtype) -> tuple[bool, bool]:
+    """(forward, backward) for a forward loop chosen compiled or not: the backward runs
+    compiled with it, and also after a torch loop wherever its products can run on torch's
+    BLAS."""
     return forward, forward or gemm_address(dtype) != 0
 
 

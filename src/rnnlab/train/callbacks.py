@@ -15,7 +15,7 @@ from dataclasses import asdict
 import torch
 
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.layers import state_from_tensors, state_tensors
+from rnnlab.layers import own_noise, state_from_tensors, state_tensors
 from rnnlab.train.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -184,12 +184,12 @@ def standard_callbacks(
 
 
 def _noise_sources(network) -> list[tuple[str, object]]:
-    """The modules of ``network`` that draw noise from a generator of their own (a layer's
-    or cell's ``noise``, with ``get_state`` and ``set_state``), by module name."""
+    """The modules of ``network`` that draw noise from a generator of their own
+    (:func:`rnnlab.layers.own_noise`), by module name."""
     found = []
     for name, module in network.named_modules():
-        source = getattr(module, "noise", None)
-        if callable(getattr(source, "get_state", None)):
+        source = own_noise(module)
+        if source is not None:
             found.append((name or "network", source))
     return found
 
