@@ -105,6 +105,13 @@ def test_list_names_tasks_and_models():
         (["evaluate", "no_such_run"], "error: run directory no_such_run does not exist"),
         (["evaluate", ".", "--split", "train"], "error: Invalid value for '--split'"),
         (["frobnicate"], "error: No such command 'frobnicate'"),
+        (
+            ["replicate", "elman1990", "--workers", "2"],
+            "error: elman1990 trains its networks in one process; --workers serves flipflop, "
+            "neuro-tasks",
+        ),
+        (["replicate", "flipflop", "--workers", "0"], "error: Invalid value for '--workers'"),
+        (["replicate", "flipflop", "--workers", "64"], "error: workers = 64 is more than the"),
     ],
 )
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, message, cli_in_process):

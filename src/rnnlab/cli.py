@@ -427,7 +427,11 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
               "set its own: 10 for munakata1997, 12 for botvinick-plaut2004).")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Fewer passes, for a fast check.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
-def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Networks trained at once in local processes, for the experiments that "
+              "can (flipflop, neuro-tasks; default: as many as the CPUs allow).")  # fmt: skip
+def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None,
+              workers: int | None) -> None:  # fmt: skip
     """Replicate a classic study (see `rnnlab list`) and write its report."""
     import difflib
 
@@ -439,12 +443,21 @@ def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None)
         raise RnnlabError(
             f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
         )
-    from rnnlab.experiments import default_seeds, runner
+    from rnnlab.experiments import default_seeds, parallel_experiments, runner
 
+    options = {}
+    if workers is not None:
+        if experiment not in parallel_experiments():
+            raise RnnlabError(
+                f"{experiment} trains its networks in one process; --workers serves "
+                f"{', '.join(parallel_experiments())}"
+            )
+        options["workers"] = workers
     seeds = seeds or default_seeds(experiment)
     out = out or Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = runner(experiment)
-    results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True))
+    results = run(out, seeds=seeds, quick=quick, echo=lambda line: click.echo(line, err=True),
+                  **options)  # fmt: skip
     for name, simulation in results.get("simulations", {}).items():
         for mode, summary in simulation["mode"].items():
             required = [c for c in summary["checks"] if c["required"]]

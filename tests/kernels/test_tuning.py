@@ -2,6 +2,7 @@
 cache file, the fastest candidate by the margin, and nothing a user can see changed."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -52,6 +53,7 @@ def test_the_fastest_candidate_serves_and_is_kept_for_the_shape_class(tuned, mon
     (cache,) = tuned.glob("dispatch-*.json")
     held = json.loads(cache.read_text())
     assert held["fingerprint"]["torch"] == torch.__version__
+    assert held["fingerprint"]["kernels"] == tuning._kernels_digest()
     ((key, entry),) = held["choices"].items()
     assert entry["choice"] == winner and "B=4" in key and "H=5" in key and "T=7" in key
     # Another layer of the shape class, in a process that reads the file afresh: no probe.
@@ -140,3 +142,16 @@ def test_an_unwritable_cache_measures_and_goes_on(tmp_path, monkeypatch):
     layer(torch.randn(2, 4, 3))
     assert layer.last_path == COMPILED and len(calls) == 2 * (1 + tuning.ROUNDS)  # kept in memory
     tuning.forget()
+
+
+def test_a_changed_kernel_source_is_another_fingerprint(tmp_path, monkeypatch):
+    """An edit of a loop in a source tree keeps the version: the digest tells the choices
+    measured on the old loop from those of the new."""
+    before = tuning._kernels_digest()
+    fake = tmp_path / "tuning.py"
+    for path in Path(tuning.__file__).parent.glob("*.py"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(tuning, "__file__", str(fake))
+    assert tuning._kernels_digest() == before
+    (tmp_path / "ctrnn.py").write_text("# changed\n", encoding="utf-8")
+    assert tuning._kernels_digest() != before

@@ -15,15 +15,23 @@
 """
 
 import importlib
+import inspect
 
 from rnnlab.catalog import EXPERIMENTS  # name -> description, where `rnnlab list` reads them
 
-__all__ = ["EXPERIMENTS", "default_seeds", "runner"]
+__all__ = ["EXPERIMENTS", "default_seeds", "parallel_experiments", "runner"]
 
 
 def runner(name: str):
     """The ``run(out, seeds, quick, echo)`` function of experiment ``name``."""
     return importlib.import_module(f"rnnlab.experiments.{name.replace('-', '_')}").run
+
+
+def parallel_experiments() -> list[str]:
+    """The experiments whose ``run`` takes ``workers`` (trains its networks on local worker
+    processes, :mod:`rnnlab.train.workers`)."""
+    return [name for name in EXPERIMENTS
+            if "workers" in inspect.signature(runner(name)).parameters]  # fmt: skip
 
 
 def default_seeds(name: str) -> int:

@@ -106,32 +106,103 @@ def torch_slope(v: torch.Tensor, r: torch.Tensor, code: int) -> torch.Tensor:
     return r * (1 - r)
 
 
+_ROW = dict(cache=True, error_model="numpy", fastmath={"contract"})
+"""The row functions' options: loops over one row of H units, no branch inside, no division
+check, so that LLVM vectorises them (:mod:`rnnlab.kernels.vmath`). A call of :func:`rate` per
+unit inside the loop over (b, i) kept it scalar: 11 ns a unit, 3.3 ms of the 5 ms a forward pass
+took at (T, B, H) = (60, 50, 100), where the 60 products take 1.2 ms."""
+
+
+@njit(**_ROW)
+def leak_row(v, p, n, keep, alpha, noisy):
+    """v <- (1 - alpha) v + alpha p (+ n), in place; rows of H."""
+    if noisy:
+        for i in range(v.shape[0]):
+            v[i] = keep[i] * v[i] + alpha[i] * p[i] + n[i]
+    else:
+        for i in range(v.shape[0]):
+            v[i] = keep[i] * v[i] + alpha[i] * p[i]
+
+
+@njit(**_ROW)
+def rates_into(v, h, code):
+    """h[i] = f(v[i]) for one row, as :func:`rate`, one loop per nonlinearity."""
+    if code == RELU:
+        for i in range(v.shape[0]):
+            h[i] = v[i] if v[i] > 0 else 0.0 * v[i]
+    elif code == TANH:
+        for i in range(v.shape[0]):
+            h[i] = vmath.tanh_of(v[i])
+    elif code == RETANH:
+        for i in range(v.shape[0]):
+            t = vmath.tanh_of(v[i])
+            h[i] = t if t > 0 else 0.0 * t
+    elif code == SIGMOID:
+        for i in range(v.shape[0]):
+            h[i] = vmath.sigmoid_of(v[i])
+    else:
+        for i in range(v.shape[0]):
+            h[i] = rate(v[i], code)
+
+
+@njit(**_ROW)
+def slopes_into(v, r, code, out):
+    """out[i] = f'(v[i]) for one row, from the currents v and rates r, as :func:`rate_slope`."""
+    if code == RELU:
+        for i in range(v.shape[0]):
+            out[i] = 1.0 if v[i] > 0 else 0.0
+    elif code == TANH:
+        for i in range(v.shape[0]):
+            out[i] = 1.0 - r[i] * r[i]
+    elif code == RETANH:
+        for i in range(v.shape[0]):
+            out[i] = 1.0 - r[i] * r[i] if r[i] > 0 else 0.0
+    elif code == SIGMOID:
+        for i in range(v.shape[0]):
+            out[i] = r[i] * (1.0 - r[i])
+    else:
+        for i in range(v.shape[0]):
+            out[i] = rate_slope(v[i], r[i], code)
+
+
+@njit(**_ROW)
+def gradient_row(g, dout, dh, dcur, slope, keep, alpha, traced, delta, e):
+    """One row of the backward step: dv = g + (dout + dh) f'(v) (+ dcur) into ``delta``,
+    alpha dv into ``e``, and g <- (1 - alpha) dv."""
+    if traced:
+        for i in range(g.shape[0]):
+            d = g[i] + (dout[i] + dh[i]) * slope[i] + dcur[i]
+            delta[i] = d
+            e[i] = alpha[i] * d
+            g[i] = keep[i] * d
+    else:
+        for i in range(g.shape[0]):
+            d = g[i] + (dout[i] + dh[i]) * slope[i]
+            delta[i] = d
+            e[i] = alpha[i] * d
+            g[i] = keep[i] * d
+
+
 @njit(cache=True)
 def forward_loop(pre, recurrent, v, h, alpha, keep, noise, lengths, reverse, act, out, cur):
     """``pre`` (T, B, H) holds the input projections and becomes the drives p_t in place;
     ``v`` and ``h`` (B, H), the currents and rates, advance in place; ``noise`` (T, B, H), or
     (0, B, H) for none; ``out`` and ``cur`` (T, B, H) receive the rates and currents."""
     T = pre.shape[0]
-    B, H = v.shape
+    B = v.shape[0]
     noisy = noise.shape[0] > 0
     for s in range(T):
         t = T - 1 - s if reverse else s
         product(recurrent, h, pre[t], True)  # p_t = gi_t + h_{t-1} W_hh^T
         for b in range(B):
             if t < lengths[b]:
-                for i in range(H):
-                    value = keep[i] * v[b, i] + alpha[i] * pre[t, b, i]
-                    if noisy:
-                        value += noise[t, b, i]
-                    v[b, i] = value
-                    r = rate(value, act)
-                    h[b, i] = r
-                    out[t, b, i] = r
-                    cur[t, b, i] = value
+                leak_row(v[b], pre[t, b], noise[t, b] if noisy else v[b], keep, alpha, noisy)
+                rates_into(v[b], h[b], act)
+                out[t, b] = h[b]
+                cur[t, b] = v[b]
             else:
-                for i in range(H):
-                    out[t, b, i] = 0.0
-                    cur[t, b, i] = 0.0
+                out[t, b] = 0.0
+                cur[t, b] = 0.0
 
 
 @njit(cache=True)
@@ -143,23 +214,17 @@ def backward_loop(dout, dcur, g, dh, out, cur, recurrent, alpha, keep, lengths, 
     T = dout.shape[0]
     B, H = g.shape
     traced = dcur.shape[0] > 0
+    slope = np.empty(H, dtype=g.dtype)
     for s in range(T):
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t < lengths[b]:
-                for i in range(H):
-                    d = g[b, i] + (dout[t, b, i] + dh[b, i]) * rate_slope(
-                        cur[t, b, i], out[t, b, i], act
-                    )
-                    if traced:
-                        d += dcur[t, b, i]
-                    delta[t, b, i] = d
-                    e[t, b, i] = alpha[i] * d
-                    g[b, i] = keep[i] * d
+                slopes_into(cur[t, b], out[t, b], act, slope)
+                gradient_row(g[b], dout[t, b], dh[b], dcur[t, b] if traced else g[b], slope,
+                             keep, alpha, traced, delta[t, b], e[t, b])  # fmt: skip
             else:
-                for i in range(H):
-                    delta[t, b, i] = 0.0
-                    e[t, b, i] = 0.0
+                delta[t, b] = 0.0
+                e[t, b] = 0.0
         carry_back(dh, e[t], recurrent, t, lengths)  # dh_{t-1} = e_t W_hh, active rows
 
 

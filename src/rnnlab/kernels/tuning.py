@@ -11,10 +11,12 @@ the probe's length (T up to :data:`PROBE_STEPS`), and whether the call records, 
 
 The choices are kept in one JSON file per machine in the user's cache directory
 (``$RNNLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnnlab``, else ``~/.cache/rnnlab``), named after
-a fingerprint of the processor, its cores, torch's threads and the torch and rnnlab versions:
-another machine, another torch or another rnnlab measures afresh. ``RNNLAB_TUNE=0`` turns the
-measurement off (the size rules decide, as before), and so does ``path="reference"``; the test
-suite runs with it off, so that no test's numbers depend on which loop was faster that minute.
+a fingerprint of the processor, its cores, torch's threads, the torch and rnnlab versions and
+a digest of the kernels' source files: another machine, another torch, another rnnlab or a
+changed loop (an edit in a source tree keeps the version) measures afresh. ``RNNLAB_TUNE=0``
+turns the measurement off (the size rules decide, as before), and so does
+``path="reference"``; the test suite runs with it off, so that no test's numbers depend on
+which loop was faster that minute.
 
 A probe changes nothing a user can see: it runs on random inputs of its own (drawn from a
 generator of its own), inside ``torch.random.fork_rng`` and with the layer's own noise
@@ -66,7 +68,17 @@ def _software_and_processor() -> dict[str, object]:
     except importlib.metadata.PackageNotFoundError:  # run from a source tree
         version = "unknown"
     return {"processor": _processor(), "machine": platform.machine(), "cores": os.cpu_count(),
-            "torch": torch.__version__, "rnnlab": version}  # fmt: skip
+            "torch": torch.__version__, "rnnlab": version,
+            "kernels": _kernels_digest()}  # fmt: skip
+
+
+def _kernels_digest() -> str:
+    """A digest of this package's source files: the loops a choice was measured on."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def fingerprint() -> dict[str, object]:

@@ -38,6 +38,8 @@
 :mod:`rnnlab.train.sweep`
     ``run_sweep``: every point and seed of a sweep as a run directory, on local workers or
     Ray, and the summary over seeds.
+:mod:`rnnlab.train.workers`
+    ``run_jobs``: independent jobs (a study's networks) on local worker processes.
 """
 
 from rnnlab.train.bptt import detach_state, plan_epoch
@@ -50,6 +52,7 @@ from rnnlab.train.sweep import SweepSummary, run_sweep
 from rnnlab.train.sweep_config import Sweep, load_sweep
 from rnnlab.train.trainer import FitResult, TrainingDivergedError, fit, fit_run
 from rnnlab.train.validation import evaluate_split
+from rnnlab.train.workers import run_jobs
 
 __all__ = [
     "Callback",
@@ -73,5 +76,6 @@ __all__ = [
     "load_sweep",
     "parse_config",
     "plan_epoch",
+    "run_jobs",
     "run_sweep",
 ]

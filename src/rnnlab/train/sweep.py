@@ -46,7 +46,6 @@ import io
 import json
 import math
 import multiprocessing
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -66,14 +65,7 @@ from rnnlab.train.progress import ProgressDisplay
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.sweep_config import PlannedRun, Sweep, load_sweep
 from rnnlab.train.trainer import TrainingDivergedError, fit_run
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
+from rnnlab.train.workers import available_cpus
 
 # -- one run ------------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from rnnlab.train.config import parse_config
 from rnnlab.train.run_directory import RunDirectory
 from rnnlab.train.trainer import fit
 from rnnlab.train.validation import evaluate_split
+from rnnlab.train.workers import plan_workers, run_jobs
 
 HIDDEN_SIZE = 24  # the GRU's
 CELLS = {  # the networks, as [model] configs
@@ -293,18 +294,41 @@ def write_report(out: Path, results: dict, figures: list[Path]) -> Path:
     return path
 
 
+def _seed_job(out: Path, seed: int, quick: bool, cell: str) -> tuple[dict, list[str]]:
+    """:func:`one_seed` as a job of :func:`rnnlab.train.workers.run_jobs`: with the lines it
+    would have echoed."""
+    lines: list[str] = []
+    return one_seed(out, seed, quick, lines.append, cell), lines
+
+
 def run(out: Path, seeds: int = 5, quick: bool = False, echo=print,
-        cells: tuple[str, ...] = tuple(CELLS)) -> dict:  # fmt: skip
+        cells: tuple[str, ...] = tuple(CELLS), workers: int | None = None) -> dict:  # fmt: skip
     """Every network and seed, the checks, the figures and the report; returns what
     results.json holds. ``quick``: at most 2 seeds (1 of the CTRNN), fewer updates at most,
-    fewer starts and iterations."""
+    fewer starts and iterations. The networks train on ``workers`` local processes at once
+    (default: as many as the CPUs and networks allow; ``workers=1``: here, one after another),
+    as :mod:`rnnlab.train.workers` says."""
     start = time.perf_counter()
     out = Path(out)
+    counts = {cell: min(seeds, 2 if cell == "gru" else 1) if quick else seeds for cell in cells}
+    # The longer trainings (the CTRNN's) first, so that the shorter fill in beside them.
+    jobs = [(out, seed, quick, cell) for cell in sorted(cells, key=lambda c: c != "ctrnn")
+            for seed in range(counts[cell])]  # fmt: skip
+    workers, threads = plan_workers(len(jobs), workers)
     out.mkdir(parents=True, exist_ok=True)
+    if workers > 1:
+        echo(f"[flipflop] {len(jobs)} networks on {workers} worker processes, {threads} torch "
+             "thread(s) each")  # fmt: skip
+    outcomes = run_jobs(_seed_job, jobs, workers, threads)
+    done = {(cell, seed): result for (_, seed, _, cell), result in zip(jobs, outcomes)}
     runs, checks, figures = [], [], []
     for cell in cells:
-        count = min(seeds, 2 if cell == "gru" else 1) if quick else seeds
-        these = [one_seed(out, seed, quick, echo, cell) for seed in range(count)]
+        these = []
+        for seed in range(counts[cell]):
+            result, lines = done[cell, seed]
+            for line in lines:
+                echo(line)
+            these.append(result)
         runs += these
         checks += summarise(these)
         figures += draw(out, these[0])
@@ -313,6 +337,7 @@ def run(out: Path, seeds: int = 5, quick: bool = False, echo=print,
     public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in runs]
     results = {
         "experiment": "flipflop", "quick": quick, "seeds": seeds,
+        "workers": workers, "threads_per_worker": threads,
         "seconds": time.perf_counter() - start, "runs": public, "checks": checks,
     }  # fmt: skip
     (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -38,6 +38,9 @@ from rnnlab.tasks.context_decision import CONTEXTS, ContextDecision, ContextDeci
 from rnnlab.tasks.context_decision import TARGET_PERFORMANCE as CONTEXT_TARGET
 from rnnlab.tasks.perceptual_decision import TARGET_PERFORMANCE as DECISION_TARGET
 from rnnlab.tasks.perceptual_decision import PerceptualDecision, PerceptualDecisionConfig
+from rnnlab.train.workers import cpu_seconds, plan_workers, run_jobs
+
+LABELS = {"perceptual_decision": "random dots", "context_decision": "context"}
 
 MARGIN = 0.02
 """Training stops this much above the accuracy a check asks for (see :mod:`.training`)."""
@@ -74,54 +77,73 @@ def tasks_for(seed: int) -> tuple[PerceptualDecision, ContextDecision]:
             ContextDecision(ContextDecisionConfig(seed=seed, num_test=1)))  # fmt: skip
 
 
+def train_and_measure(name: str, seed: int, setting: Setting, trials: int):
+    """One network of the study: trained on task ``name`` with the trials of ``seed``, then
+    measured on ``trials`` test trials per signed coherence (random dots) or per condition
+    (context). Returns its entry of results.json, what the figures draw of it (the
+    psychometric fit, or the regressions per context) and its Dale's-law violations."""
+    task = tasks_for(seed)[0 if name == "perceptual_decision" else 1]
+    trained = train(task, setting, seed)
+    if name == "perceptual_decision":
+        measured = decision_behaviour(trained.network, task, trials, 10_000 + seed)
+        detail = measured.pop("fit")
+    else:
+        measured = context_behaviour(trained.network, task, trials, 20_000 + seed)
+        detail = {context: (c.pop("regression_object"), c.pop("fits"))
+                  for context, c in measured["contexts"].items()}  # fmt: skip
+    entry = {"seed": seed, "training": trained.as_dict(), **measured}
+    return entry, detail, dale_violations(trained.network)
+
+
 def run(out: Path, seeds: int = 5, quick: bool = False,
         echo: Callable[[str], None] = print, *,
-        settings: dict[str, Setting] | None = None) -> dict:  # fmt: skip
+        settings: dict[str, Setting] | None = None,
+        workers: int | None = None) -> dict:  # fmt: skip
     """Train and measure (see the module docstring); ``settings`` replaces :data:`SETTINGS`
-    (:data:`QUICK_SETTINGS` with ``quick``; the tests train smaller networks, shorter)."""
+    (:data:`QUICK_SETTINGS` with ``quick``; the tests train smaller networks, shorter).
+
+    The networks are independent: they train on ``workers`` local processes at once (default:
+    as many as the CPUs and networks allow, :func:`rnnlab.train.workers.plan_workers`), each
+    with the CPUs shared out as torch threads; ``workers=1`` trains them here, one after
+    another. A network's numbers depend on its thread count (see
+    :mod:`rnnlab.train.workers`), not on where it trained."""
     if settings is None:
         settings = QUICK_SETTINGS if quick else SETTINGS
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     seeds = 1 if quick else seeds
     per_level, per_condition = TEST_TRIALS["quick" if quick else "full"]
-    decision, context, dale = [], [], []
-    fits, regressions = [], []
-    for seed in range(seeds):
-        decision_task, context_task = tasks_for(seed)
-        setting = settings["perceptual_decision"]
-        echo(f"[random dots] seed {seed + 1} of {seeds}: training N = {setting.hidden_size} "
+    # The longer trainings (context) first, so that the shorter fill in beside them.
+    jobs = [(name, seed, settings[name], per_level if name == "perceptual_decision"
+             else per_condition) for name in sorted(settings) for seed in range(seeds)]  # fmt: skip
+    workers, threads = plan_workers(len(jobs), workers)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, seed, setting, _ in jobs:
+        echo(f"[{LABELS[name]}] seed {seed + 1} of {seeds}: training N = {setting.hidden_size} "
              f"until {setting.target:.0%}")  # fmt: skip
-        trained = train(decision_task, setting, seed)
-        measured = decision_behaviour(trained.network, decision_task, per_level, 10_000 + seed)
-        fits.append(measured.pop("fit"))
-        decision.append({"seed": seed, "training": trained.as_dict(), **measured})
-        dale.append({"task": "perceptual_decision", "seed": seed,
-                     **dale_violations(trained.network)})  # fmt: skip
-        setting = settings["context_decision"]
-        echo(f"[context] seed {seed + 1} of {seeds}: training N = {setting.hidden_size} "
-             f"until {setting.target:.0%}")  # fmt: skip
-        trained = train(context_task, setting, seed)
-        measured = context_behaviour(trained.network, context_task, per_condition, 20_000 + seed)
-        regressions.append({name: (c.pop("regression_object"), c.pop("fits"))
-                            for name, c in measured["contexts"].items()})  # fmt: skip
-        context.append({"seed": seed, "training": trained.as_dict(), **measured})
-        dale.append({"task": "context_decision", "seed": seed, **dale_violations(trained.network)})
+    if workers > 1:
+        echo(f"[neuro-tasks] {len(jobs)} networks on {workers} worker processes, "
+             f"{threads} torch thread(s) each")  # fmt: skip
+    done = run_jobs(train_and_measure, jobs, workers, threads)
+    decision, context, dale, fits, regressions = [], [], [], [], []
+    for (name, seed, _, _), (entry, detail, violations) in zip(jobs, done):
+        (decision if name == "perceptual_decision" else context).append(entry)
+        (fits if name == "perceptual_decision" else regressions).append(detail)
+        dale.append({"task": name, "seed": seed, **violations})
     checks = expected_checks(decision, context, dale)
     results = {
         "experiment": "neuro-tasks", "quick": quick, "seeds": seeds,
-        "seconds": time.perf_counter() - start,
+        "workers": workers, "threads_per_worker": threads, "seconds": time.perf_counter() - start,
         "settings": {name: vars(s) for name, s in settings.items()},
         "test_trials": {"per_signed_coherence": per_level, "per_context_condition": per_condition},
         "perceptual_decision": decision, "context_decision": context, "dale": dale,
         "checks": checks,
     }  # fmt: skip
     drawn = figures.draw(out, fits, regressions, decision, context)
-    # wall clock, and this process's CPU time (the same on an idle machine; less when the
-    # process waited for the CPU or was paused)
+    # wall clock, and the CPU time of this process and its workers (on one thread on an idle
+    # machine the same; less when a process waited for the CPU or was paused)
     results["seconds"] = time.perf_counter() - start
-    results["cpu_seconds"] = time.process_time() - cpu_start
+    results["cpu_seconds"] = cpu_seconds() - cpu_start
     (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     write_report(out, results, drawn)
     return results
