@@ -108,7 +108,7 @@ def test_list_names_tasks_and_models():
         (
             ["replicate", "elman1990", "--workers", "2"],
             "error: elman1990 trains its networks in one process; --workers serves flipflop, "
-            "neuro-tasks",
+            "neuro-tasks, munakata1997",
         ),
         (["replicate", "flipflop", "--workers", "0"], "error: Invalid value for '--workers'"),
         (["replicate", "flipflop", "--workers", "64"], "error: workers = 64 is more than the"),

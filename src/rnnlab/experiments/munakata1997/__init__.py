@@ -30,6 +30,7 @@ criterion epochs and final measures of every seed), the figures as PNG and a sel
 [--out DIR]``.
 """
 
+import dataclasses
 import json
 import statistics
 import time
@@ -48,6 +49,7 @@ from rnnlab.experiments.munakata1997.measures import (
 )
 from rnnlab.tasks.occlusion_events import OcclusionEventsConfig
 from rnnlab.train.config import TrainingConfig
+from rnnlab.train.workers import plan_workers, run_jobs
 
 HIDDEN_SIZE = 15  # the spec's default
 EPOCHS = {False: 150, True: 40}  # full, quick
@@ -178,24 +180,37 @@ def summarise(conditions: dict[str, Condition], epochs: int) -> tuple[list[dict]
 CLI_SEEDS = 10  # `rnnlab replicate munakata1997`'s default: the issue's at least 10 seeds
 
 
+def _condition_job(*arguments) -> Condition:
+    """:func:`train_condition` as a job of :func:`rnnlab.train.workers.run_jobs`: without the
+    trained ensemble, which the study does not read and a worker need not send back."""
+    return dataclasses.replace(train_condition(*arguments), network=None)
+
+
 def run(out: Path, seeds: int = CLI_SEEDS, quick: bool = False,
-        echo: Callable[[str], None] = print, epochs: int | None = None) -> dict:  # fmt: skip
+        echo: Callable[[str], None] = print, epochs: int | None = None,
+        workers: int | None = None) -> dict:  # fmt: skip
     """Both conditions over ``seeds`` networks each, the checks, figures and report; returns
-    what results.json holds. ``quick``: fewer epochs (:data:`EPOCHS`); ``epochs`` sets them."""
+    what results.json holds. ``quick``: fewer epochs (:data:`EPOCHS`); ``epochs`` sets them.
+    The two conditions' ensembles train on ``workers`` local processes at once (default: as
+    many as the CPUs allow, at most 2; ``workers=1``: here, one after the other), as
+    :mod:`rnnlab.train.workers` says."""
     start = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     epochs = EPOCHS[quick] if epochs is None else epochs
     training = training_config(epochs)
     snapshots = tuple(sorted({0, epochs // 8, epochs // 4, epochs // 2, epochs}))
-    conditions = {}
-    for name, every in CONDITIONS.items():
-        config = OcclusionEventsConfig(reach_every_step=every)
+    jobs = [(name, OcclusionEventsConfig(reach_every_step=every), list(range(seeds)),
+             HIDDEN_SIZE, training, snapshots) for name, every in CONDITIONS.items()]  # fmt: skip
+    workers, threads = plan_workers(len(jobs), workers)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, *_ in jobs:
         echo(f"[munakata1997] {name}: {seeds} networks, {epochs} epochs")
-        conditions[name] = train_condition(name, config, list(range(seeds)), HIDDEN_SIZE,
-                                           training, snapshots)  # fmt: skip
-        echo(f"[munakata1997] {name}: {conditions[name].steps} updates, "
-             f"{conditions[name].seconds:.0f} s")  # fmt: skip
+    if workers > 1:
+        echo(f"[munakata1997] the two conditions on {workers} worker processes, {threads} "
+             "torch thread(s) each")  # fmt: skip
+    conditions = dict(zip(CONDITIONS, run_jobs(_condition_job, jobs, workers, threads)))
+    for name, condition in conditions.items():
+        echo(f"[munakata1997] {name}: {condition.steps} updates, {condition.seconds:.0f} s")
     checks, criteria, lags = summarise(conditions, epochs)
     pictures = [
         figures.development(conditions, criteria, out / "development.png"),
@@ -219,8 +234,8 @@ def run(out: Path, seeds: int = CLI_SEEDS, quick: bool = False,
             }
             for name, c in conditions.items()
         },
-        "checks": checks, "sources": SOURCES,
-        "seconds": time.perf_counter() - start,
+        "checks": checks, "sources": SOURCES, "workers": workers,
+        "threads_per_worker": threads, "seconds": time.perf_counter() - start,
     }  # fmt: skip
     (out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     report.write(out, results, pictures)
