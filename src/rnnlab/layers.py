@@ -492,7 +492,7 @@ class RecurrentLayer(nn.Module):
         if default not in candidates:  # no compiled backward for this dtype: nothing to choose
             return None
         grad = torch.is_grad_enabled()
-        steps = min(T, tuning.PROBE_STEPS)
+        steps = tuning.probe_steps(T, B, self.hidden_size)
         options = {k: v for k, v in self.options.items() if isinstance(v, int | float | str)}
         key = (f"{self.spec.name} {sorted(options.items())} L={self.num_layers} "
                f"D={self.num_directions} I={I} H={self.hidden_size} B={B} T={steps} "

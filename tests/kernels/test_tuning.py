@@ -155,3 +155,12 @@ def test_a_changed_kernel_source_is_another_fingerprint(tmp_path, monkeypatch):
     assert tuning._kernels_digest() == before
     (tmp_path / "ctrnn.py").write_text("# changed\n", encoding="utf-8")
     assert tuning._kernels_digest() != before
+
+
+def test_the_probe_length_grows_with_the_length_within_bounds():
+    assert [tuning.probe_steps(T, 1, 20) for T in (1, 7, 64, 100, 128, 300, 1000, 16384)] == [
+        1, 7, 64, 64, 128, 256, 512, 1024,
+    ]  # fmt: skip
+    # A large call is probed on fewer steps: 256 * 64 * 512 elements are over the budget.
+    assert tuning.probe_steps(1000, 64, 512) == 128
+    assert tuning.probe_steps(1000, 4096, 4096) == tuning.PROBE_STEPS  # never below 64
