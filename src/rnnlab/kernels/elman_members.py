@@ -252,7 +252,11 @@ class ElmanMembersInnermost(torch.autograd.Function):
         before = previous_states(  # the state before every step, every member at once
             out.view(T, B, H * N), h0.permute(1, 2, 0).reshape(B, H * N), masks, reverse
         ).view(T * B, H, N)
-        dw = torch.bmm(da.view(T * B, H, N).permute(2, 1, 0), before.permute(2, 0, 1))
+        # Member-first copies for the batched product: on the members-innermost views it
+        # took 2.5-6.1 ms at N = 16, H = 20, T = 1000, B = 1, on the copies 0.9-1.6 ms with
+        # the copying (two runs each, measured alone on a noisy machine).
+        da_members = da.view(T * B, H, N).permute(2, 0, 1).contiguous()  # (N, T B, H)
+        dw = torch.bmm(da_members.transpose(1, 2), before.permute(2, 0, 1).contiguous())
         da_rows = da.view(T * B, H * N)
         if shared:
             w_rows = w_ih.permute(1, 0, 2).reshape(H * N, I)
