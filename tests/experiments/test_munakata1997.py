@@ -4,6 +4,7 @@ criterion epochs and checks on made-up curves, and a tiny run that writes every 
 full study and its --quick are commands (the README gives their numbers)."""
 
 import json
+import pickle
 from dataclasses import replace
 
 import numpy as np
@@ -161,7 +162,9 @@ def test_the_checks(ablated, margin, passed):
 
 
 def test_a_tiny_run_writes_every_output(tmp_path):
-    results = run(tmp_path, seeds=2, epochs=1, echo=lambda line: None)
+    # Here, one condition after the other: worker processes would spend ~10 s starting; what
+    # a worker sends back is checked below, and the pool itself in tests/train/test_workers.py.
+    results = run(tmp_path, seeds=2, epochs=1, echo=lambda line: None, workers=1)
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["checks"] == results["checks"] and written["epochs"] == 1
     for name in ("reach_step", "every_step"):
@@ -170,3 +173,18 @@ def test_a_tiny_run_writes_every_output(tmp_path):
     for figure in ("development", "lag_per_seed", "ablation", "hidden_pca"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 1000
     assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 4
+
+
+def test_a_condition_trained_as_a_job_travels_between_processes():
+    """What a worker process sends back (pickled): the curves, snapshots and events, without
+    the ensemble."""
+    from rnnlab.experiments.munakata1997 import HIDDEN_SIZE, _condition_job, training_config
+    from rnnlab.tasks.occlusion_events import OcclusionEventsConfig
+
+    done = _condition_job("reach_step", OcclusionEventsConfig(), [0], HIDDEN_SIZE,
+                          training_config(1), (0, 1))  # fmt: skip
+    back = pickle.loads(pickle.dumps(done))
+    assert back.network is None and back.steps == done.steps > 0
+    assert back.curves.keys() == done.curves.keys()
+    for name, curve in done.curves.items():
+        np.testing.assert_array_equal(back.curves[name], curve)
