@@ -104,11 +104,18 @@ def measure(cell: str, T: int, B: int, H: int, pairs: int, peak: float) -> Row:
     )  # fmt: skip
 
 
-def record_overhead(cell: str, T: int, B: int, H: int, repeats: int = 9) -> float:
-    """Median time of ``layer.record(x)`` over ``layer(x)``, forward only, no gradients."""
+#: Where ``record`` is timed against a plain forward pass: (T, B, H), with and without
+#: gradients (the speed issue's shapes).
+RECORD_SHAPES = ((200, 32, 64), (1000, 1, 20))
+
+
+def record_overhead(cell: str, T: int, B: int, H: int, repeats: int = 9,
+                    grad: bool = False) -> float:  # fmt: skip
+    """Median time of ``layer.record(x)`` over ``layer(x)``, forward only, under
+    ``torch.no_grad()`` or (``grad``) building the graph a backward pass would use."""
     layer = CELLS[cell][0](H)
     x = torch.randn(B, T, H)
-    with torch.no_grad():
+    with torch.set_grad_enabled(grad):
         layer(x), layer.record(x)
         ratios = [_time(lambda: layer.record(x)) / _time(lambda: layer(x)) for _ in range(repeats)]
     return statistics.median(ratios)
@@ -153,9 +160,13 @@ def run(quick: bool = False, out: str | None = None, echo=print) -> dict:
     slower = [row for row in rows if row.ratio > SLOWER]
     echo(f"rows where rnnlab is slower than torch.nn by more than {SLOWER - 1:.0%}: "
          f"{len(slower)} of {len(rows)}")  # fmt: skip
-    record = {cell: record_overhead(cell, 200, 32, 64) for cell in CELLS}
-    echo("record / forward (T=200, B=32, H=64): "
-         + ", ".join(f"{cell} {value:.2f}" for cell, value in record.items()))  # fmt: skip
+    record = {}
+    for T, B, H in RECORD_SHAPES[:1] if quick else RECORD_SHAPES:
+        for grad in (False, True):
+            name = f"T={T}, B={B}, H={H}, {'with gradients' if grad else 'no_grad'}"
+            record[name] = {cell: record_overhead(cell, T, B, H, grad=grad) for cell in CELLS}
+            echo(f"record / forward ({name}): "
+                 + ", ".join(f"{cell} {v:.2f}" for cell, v in record[name].items()))  # fmt: skip
     xor = online_xor_seconds()
     echo(f"online temporal XOR (1-2-1, 3,000 bits x 600 passes = 1.8M updates): {xor:.2f} s")
     result = {
