@@ -176,7 +176,7 @@ def sanity_checks() -> list[dict]:
               "3.5-6.5 s", 3.5 <= peak <= 6.5),
         check("generator: its undershoot is lowest at", trough, "HRF-like", "8-20 s",
               8 <= trough <= 20),
-        check("generator: |signal| 30 s after the pulse (percent)", at30, "back to baseline",
+        check("generator: absolute signal 30 s after the pulse (percent)", at30, "back to baseline",
               "< 0.05", at30 < 0.05),
         check("generator NL: two events 2 s apart, as a multiple of one (2 if linear)", nl_ratio,
               "saturation", "< 1.8", nl_ratio < 1.8),
