@@ -4,8 +4,9 @@ lags, a ridge that recovers a known linear-convolution signal, penalties chosen 
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.linear_model import Ridge
 
-from rnnlab.evaluation.baselines.hrf_ridge import design, fit_ridge, hrf_basis
+from rnnlab.evaluation.baselines.hrf_ridge import ALPHAS, design, fit_ridge, hrf_basis
 from rnnlab.tasks.bold_simulation import pearson_columns
 
 
@@ -43,8 +44,9 @@ def test_fir_design_is_the_features_lagged():
 @pytest.mark.parametrize("model", ["R-C", "R-F"])
 def test_ridge_recovers_a_signal_of_its_own_form(model):
     """Responses that are exactly the model's regressors times weights, plus little noise: the
-    test-run prediction correlates > 0.99 with the noise-free signal; a pure-noise voxel gets
-    a larger penalty than the clean ones."""
+    test-run prediction correlates > 0.99 with the noise-free signal. Each voxel's penalty is
+    the one of lowest validation MSE, and its prediction is a ridge of that penalty fitted to
+    that voxel alone (scikit-learn, on the regressors z-scored by hand)."""
     rng = np.random.default_rng(1)
     x = rng.random((5, 200, 4))
     X = design(model, x)
@@ -54,8 +56,11 @@ def test_ridge_recovers_a_signal_of_its_own_form(model):
     y = np.concatenate([y, rng.normal(size=(5, 200, 1))], 2)  # voxel 3: noise only
     fit = fit_ridge(model, x, y)
     assert (pearson_columns(fit.predictions[-1][:, :3], clean[-1]) > 0.99).all()
-    assert fit.alphas[3] > fit.alphas[:3].max()
     assert fit.predictions.shape == y.shape and fit.validation_mse.shape == (15, 4)
+    np.testing.assert_array_equal(fit.alphas, ALPHAS[fit.validation_mse.argmin(0)])
+    Z = (X - X[:3].mean((0, 1))) / X[:3].std((0, 1))
+    alone = Ridge(alpha=fit.alphas[3]).fit(Z[:3].reshape(-1, Z.shape[2]), y[:3, :, 3].ravel())
+    np.testing.assert_allclose(fit.predictions[-1][:, 3], alone.predict(Z[-1]), atol=1e-8)
 
 
 def test_unknown_model_and_bad_shapes_are_refused():
