@@ -61,6 +61,7 @@ EXPERIMENTS = {
     "botvinick-plaut2004": (
         "Botvinick & Plaut (2004) coffee and tea in a kitchen: slips and ADS under context noise"
     ),
+    "guclu2017": "Güçlü & van Gerven (2017): RNN vs HRF-ridge response models of simulated fMRI",
 }
 
 

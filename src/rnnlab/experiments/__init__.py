@@ -12,6 +12,8 @@
     Munakata et al. (1997): looking before reaching, a lag from the reach head's fewer signals.
 :mod:`rnnlab.experiments.botvinick_plaut2004`
     Botvinick & Plaut (2004): coffee and tea in a simulated kitchen; slips and ADS under noise.
+:mod:`rnnlab.experiments.guclu2017`
+    Güçlü & van Gerven (2017): recurrent vs HRF-convolution response models of simulated fMRI.
 """
 
 import importlib

@@ -7,6 +7,8 @@
 - :mod:`~rnnlab.evaluation.baselines.forecasting`: naive, seasonal-naive and least-squares
   autoregressive forecasts, rolling-origin backtests and their metrics (MAE, RMSE, MASE,
   interval coverage).
+- :mod:`~rnnlab.evaluation.baselines.hrf_ridge`: fMRI response models, features convolved with
+  SPM's canonical HRF (and its derivatives) or lagged, then ridge per voxel (nilearn, sklearn).
 """
 
 from rnnlab.evaluation.baselines.kneser_ney import KneserNey, best_kneser_ney
