@@ -106,9 +106,9 @@ def test_list_names_tasks_and_models():
         (["evaluate", ".", "--split", "train"], "error: Invalid value for '--split'"),
         (["frobnicate"], "error: No such command 'frobnicate'"),
         (
-            ["replicate", "elman1990", "--workers", "2"],
-            "error: elman1990 trains its networks in one process; --workers serves flipflop, "
-            "neuro-tasks, munakata1997",
+            ["replicate", "bengio1994", "--workers", "2"],
+            "error: bengio1994 trains its networks in one process; --workers serves elman1990, "
+            "flipflop, neuro-tasks, munakata1997",
         ),
         (["replicate", "flipflop", "--workers", "0"], "error: Invalid value for '--workers'"),
         (["replicate", "flipflop", "--workers", "64"], "error: workers = 64 is more than the"),

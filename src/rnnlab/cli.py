@@ -429,8 +429,8 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
 @click.option("--out", type=click.Path(path_type=Path), help="Output directory.")
 @click.option("--workers", type=click.IntRange(min=1),
               help="Networks trained at once in local processes, for the experiments that "
-              "can (flipflop, munakata1997, neuro-tasks; default: as many as the CPUs "
-              "allow).")  # fmt: skip
+              "can (elman1990, flipflop, munakata1997, neuro-tasks; default: as many as "
+              "the CPUs allow).")  # fmt: skip
 def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None,
               workers: int | None) -> None:  # fmt: skip
     """Replicate a classic study (see `rnnlab list`) and write its report."""

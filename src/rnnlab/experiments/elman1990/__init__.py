@@ -18,6 +18,7 @@ import numpy as np
 
 from rnnlab.experiments.elman1990 import figures, letters, lexical, report, temporal_xor, words
 from rnnlab.experiments.elman1990.common import MODES, summarise, timed
+from rnnlab.train.workers import plan_workers, run_jobs
 
 SIMULATIONS = ("temporal_xor", "letters", "words", "lexical_classes", "zog")
 
@@ -40,33 +41,48 @@ NOTES = {
 }
 
 
+def simulate_all(mode: str, seed: int, quick: bool, out: Path) -> dict:
+    """Every simulation of one mode and seed (the lexical-classes network goes on to zog):
+    simulation name -> its outcome. A job of :func:`rnnlab.train.workers.run_jobs`."""
+    simple = {"temporal_xor": temporal_xor, "letters": letters, "words": words}
+    outcomes = {}
+    for name in SIMULATIONS[:3]:
+        outcomes[name] = timed(simple[name].simulate, mode, seed, quick,
+                               out / name / f"{mode}-seed{seed}")  # fmt: skip
+    began = time.perf_counter()
+    outcome, network = lexical.simulate_classes(
+        mode, seed, quick, out / "lexical_classes" / f"{mode}-seed{seed}", 1000 + seed
+    )
+    outcome.seconds = time.perf_counter() - began
+    outcomes["lexical_classes"] = outcome
+    outcomes["zog"] = timed(lexical.simulate_zog, mode, seed, network)
+    return outcomes
+
+
 def run(out: Path, seeds: int = 5, quick: bool = False, modes=MODES,
-        echo: Callable[[str], None] = print) -> dict:  # fmt: skip
-    """Run the replication; returns the results written to ``out/results.json``."""
+        echo: Callable[[str], None] = print, workers: int | None = None) -> dict:  # fmt: skip
+    """Run the replication; returns the results written to ``out/results.json``. Each mode
+    and seed is a job (:func:`simulate_all`); the jobs run on ``workers`` local processes at
+    once (default: as many as the CPUs and jobs allow; ``workers=1``: here, one after
+    another), as :mod:`rnnlab.train.workers` says."""
     out = Path(out)
+    jobs = [(mode, seed, quick, out) for mode in modes for seed in range(seeds)]
+    workers, threads = plan_workers(len(jobs), workers)
     out.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, dict[str, list]] = {name: {m: [] for m in modes} for name in SIMULATIONS}
-    simple = {"temporal_xor": temporal_xor, "letters": letters, "words": words}
     start = time.perf_counter()
-    for mode in modes:
-        for seed in range(seeds):
-            for name in SIMULATIONS[:3]:
-                echo(f"[{name}] {mode}, seed {seed + 1} of {seeds}")
-                outcome = timed(simple[name].simulate, mode, seed, quick,
-                                out / name / f"{mode}-seed{seed}")  # fmt: skip
-                outcomes[name][mode].append(outcome)
-            echo(f"[lexical_classes] {mode}, seed {seed + 1} of {seeds}")
-            began = time.perf_counter()
-            outcome, network = lexical.simulate_classes(
-                mode, seed, quick, out / "lexical_classes" / f"{mode}-seed{seed}", 1000 + seed
-            )
-            outcome.seconds = time.perf_counter() - began
-            outcomes["lexical_classes"][mode].append(outcome)
-            echo(f"[zog] {mode}, seed {seed + 1} of {seeds}")
-            outcomes["zog"][mode].append(timed(lexical.simulate_zog, mode, seed, network))
+    for mode, seed, _, _ in jobs:
+        echo(f"[elman1990] {mode}, seed {seed + 1} of {seeds}: "
+             + ", ".join(SIMULATIONS))  # fmt: skip
+    if workers > 1:
+        echo(f"[elman1990] {len(jobs)} jobs on {workers} worker processes, {threads} torch "
+             "thread(s) each")  # fmt: skip
+    for (mode, _, _, _), done in zip(jobs, run_jobs(simulate_all, jobs, workers, threads)):
+        for name in SIMULATIONS:
+            outcomes[name][mode].append(done[name])
     results = {
         "experiment": "elman1990", "seeds": list(range(seeds)), "quick": quick,
-        "seconds": time.perf_counter() - start,
+        "workers": workers, "threads_per_worker": threads, "seconds": time.perf_counter() - start,
         "simulations": {name: {"mode": {m: summarise(outcomes[name][m]) for m in modes}}
                         for name in SIMULATIONS},
     }  # fmt: skip
