@@ -23,7 +23,7 @@ from tests.train.faults import NO_SPACE, full_disk_at
 RNNLAB = [str(Path(sys.executable).parent / "rnnlab")]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-# Long enough to be stopped part-way (the tests stop it at step 5 to 600, and it goes on for 400
+# Long enough to be stopped part-way (the tests stop it at step 5 to 300, and it goes on for 100
 # steps or more); checkpoints and logs often, so every path is exercised.
 LONG_RUN = """
 [model]
@@ -38,7 +38,7 @@ lr = 0.01
 batch_size = 4
 bptt = "truncated"
 chunk_length = 10
-max_steps = 1000
+max_steps = 400
 log_every = 5
 eval_every = 100
 checkpoint_every = 20
@@ -189,12 +189,12 @@ def assert_same_run(run: RunDirectory, reference: RunDirectory, note: str) -> No
 
 
 def test_sigkill_at_a_random_step_then_resume_ends_identically(tmp_path, uninterrupted):
-    at_step = random.randint(5, 600)
+    at_step = random.randint(5, 300)
     run, code, _ = start_and_stop(tmp_path, at_step, signal.SIGKILL)
     assert code == -signal.SIGKILL
     result = rnnlab("resume", run.path, "--quiet")
     assert result.returncode == 0, f"{result.stderr} (killed at step {at_step})"
-    assert "max_steps at step 1000" in result.stdout
+    assert "max_steps at step 400" in result.stdout
     assert_same_run(run, uninterrupted, f"killed at step {at_step}")
 
 
@@ -205,10 +205,10 @@ def test_sigkill_at_a_random_step_then_resume_ends_identically(tmp_path, uninter
     ids=["ctrl_c", "sigterm"],
 )
 def test_a_signal_checkpoints_then_resume_ends_identically(tmp_path, uninterrupted, how, status):
-    run, code, stdout = start_and_stop(tmp_path, 333, how)
+    run, code, stdout = start_and_stop(tmp_path, 150, how)
     assert code == status  # 128 + the signal's number
     step = int(re.search(r"^interrupted at step (\d+) ", stdout, re.MULTILINE).group(1))
-    assert step >= 333 and f"continue with: rnnlab resume {run.path}" in stdout
+    assert step >= 150 and f"continue with: rnnlab resume {run.path}" in stdout
     assert load_checkpoint(run.checkpoints).name == f"step-{step:08d}"  # after the current step
     result = rnnlab("resume", run.path, "--quiet")
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,7 @@ import signal
 import pytest
 import torch
 
-from rnnlab.train.checkpoint import load_checkpoint
+from rnnlab.train.checkpoint import latest_checkpoint, load_checkpoint
 from rnnlab.train.interrupt import StopOnSignals
 from rnnlab.train.loop import OnStep
 from rnnlab.train.run_directory import RunDirectory
@@ -57,6 +57,28 @@ def test_a_signal_checkpoints_after_the_step_and_resume_equals_one_run(tmp_path,
     assert (result.reason, result.step, stop.exit_status) == ("interrupted", 7, 128 + signum)
     # A checkpoint of the step it stopped at, not only the regular ones (every 10 steps).
     assert load_checkpoint(run.checkpoints).name == "step-00000007"
+    result = fit_run(run, run_config, resume=True)
+    assert (result.reason, result.step) == ("max_steps", 20)
+    a, b = final_weights(whole), final_weights(run)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert metrics_without_timing(whole) == metrics_without_timing(run)
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
+    run_config = config(max_steps=20)  # a checkpoint every 10 steps
+    whole, _ = train(tmp_path, "whole", run_config)
+    run = RunDirectory.create(tmp_path / "parts", run_config)
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_step_7(loop):
+        if loop.state.step == 7:
+            raise Killed  # as SIGKILL: no handler runs, no checkpoint is written
+
+    with pytest.raises(Killed):
+        fit_run(run, run_config, callbacks=[OnStep(kill_at_step_7)])
+    assert latest_checkpoint(run.checkpoints) is None and run.read_metrics()  # steps 5 and 7
     result = fit_run(run, run_config, resume=True)
     assert (result.reason, result.step) == ("max_steps", 20)
     a, b = final_weights(whole), final_weights(run)

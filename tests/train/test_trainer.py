@@ -211,15 +211,6 @@ def test_every_optimizer_and_schedule_lowers_the_loss(tmp_path, optimizer):
     assert lrs[-1] < lrs[1]  # the cosine schedule decays
 
 
-def test_resume_refuses_a_run_without_checkpoints(tmp_path):
-    from rnnlab.errors import RnnlabError
-
-    run_config = config()
-    run = RunDirectory.create(tmp_path / "empty", run_config)
-    with pytest.raises(RnnlabError, match="has no checkpoint to resume from"):
-        fit_run(run, run_config, resume=True)
-
-
 def test_scheduled_sampling_feeds_back_predictions():
     _, network = build(config())
     x = torch.rand(2, 7, 6)

@@ -63,7 +63,11 @@ def fit_policy_run(run: RunDirectory, config: PolicyRunConfig, *, resume: bool =
     start, cpu_start = time.perf_counter(), time.process_time()
     with run.lock():
         trainer = PPOTrainer(config)
-        if resume:
+        if resume and checkpoint is None and latest_checkpoint(run.checkpoints) is None:
+            run.truncate_metrics(-1)  # stopped before its first checkpoint: start it over
+            if echo:
+                echo(f"{run.path} has no checkpoint yet: starting it again from update 0")
+        elif resume:
             load_trainer(trainer, run, checkpoint)
             run.truncate_metrics(trainer.updates)
             if echo:

@@ -159,6 +159,11 @@ def fit(
             else parallel.callbacks(training, run, callbacks, should_stop),
             data_parallel=parallel,
         )  # fmt: skip
+        if resume and checkpoint is None and latest_checkpoint(run.checkpoints) is None:
+            resume = False  # stopped before its first checkpoint: start it over
+            if writer is not None:
+                run.truncate_metrics(-1)
+            loop.display.message(f"{run.path} has no checkpoint yet: starting it again at step 0")
         if resume:
             restore(loop, checkpoint, run)
             if writer is not None:
