@@ -112,6 +112,19 @@ def test_list_names_tasks_and_models():
         ),
         (["replicate", "flipflop", "--workers", "0"], "error: Invalid value for '--workers'"),
         (["replicate", "flipflop", "--workers", "64"], "error: workers = 64 is more than the"),
+        (
+            ["replicate", "bengio1994", "--features", "x.npz", "--responses", "y.npz"],
+            "error: bengio1994 makes its own data; --features and --responses serve guclu2017",
+        ),
+        (
+            ["replicate", "guclu2017", "--features", "x.npz"],
+            "error: --features needs --responses: give both .npz files of runs",
+        ),
+        (["replicate", "guclu2017", "--responses", "y.npz"], "error: --responses needs --features"),
+        (
+            ["replicate", "guclu2017", "--features", "x.npz", "--responses", "y.npz"],
+            "error: features file x.npz does not exist",
+        ),
     ],
 )
 def test_user_mistakes_print_one_line_and_exit_2(tmp_path, args, message, cli_in_process):

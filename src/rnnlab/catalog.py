@@ -38,6 +38,9 @@ TASKS = {
     "match_to_sample": "Miller et al. (1996), NeuroGym: after a delay, is the test the sample?",
     "spoken_digits": "isolated spoken digits from {digit}_{speaker}_{index}.wav (FSDD), by speaker",
     "digit_strings": "connected digits joined from {digit}_{speaker}_{index}.wav, CTC (FSDD)",
+    "bold_responses": (
+        "Güçlü & van Gerven (2017): voxel responses to features, simulated fMRI or .npz runs"
+    ),
 }
 
 MODELS = {

@@ -420,7 +420,10 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
     click.echo(f"plot: {path}")
 
 
-@cli.command(epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990")
+@cli.command(
+    epilog="Example: rnnlab replicate elman1990 --seeds 5 --out runs/elman1990\n\n"
+    "Example: rnnlab replicate guclu2017 --features features.npz --responses responses.npz"
+)
 @click.argument("experiment")
 @click.option("--seeds", type=click.IntRange(min=1),
               help="Networks trained per simulation and mode (default 5; an experiment may "
@@ -431,9 +434,20 @@ def forecast(run_dir: Path, horizon: int | None, png: Path | None, others: tuple
               help="Networks trained at once in local processes, for the experiments that "
               "can (elman1990, flipflop, munakata1997, neuro-tasks; default: as many as "
               "the CPUs allow).")  # fmt: skip
+@click.option("--features", type=click.Path(path_type=Path),
+              help="guclu2017 on your own data: a .npz file with one array of features (T, F) "
+              "per run, the last run the test run; with --responses.")  # fmt: skip
+@click.option("--responses", type=click.Path(path_type=Path),
+              help="guclu2017: a .npz file of the same runs' responses (T, V), in the same "
+              "order (test_repeat, optional: a second observation of the test run).")  # fmt: skip
 def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None,
-              workers: int | None) -> None:  # fmt: skip
-    """Replicate a classic study (see `rnnlab list`) and write its report."""
+              workers: int | None, features: Path | None,
+              responses: Path | None) -> None:  # fmt: skip
+    """Replicate a classic study (see `rnnlab list`) and write its report.
+
+    guclu2017 runs its models and report on your own fMRI runs with --features and
+    --responses, in place of the simulated data.
+    """
     import difflib
 
     from rnnlab.experiments import EXPERIMENTS
@@ -444,9 +458,23 @@ def replicate(experiment: str, seeds: int | None, quick: bool, out: Path | None,
         raise RnnlabError(
             f"unknown experiment {experiment!r}; valid: {', '.join(EXPERIMENTS)}{hint}"
         )
-    from rnnlab.experiments import default_seeds, parallel_experiments, runner
+    from rnnlab.experiments import data_experiments, default_seeds, parallel_experiments, runner
 
     options = {}
+    if features is not None or responses is not None:
+        if experiment not in data_experiments():
+            raise RnnlabError(
+                f"{experiment} makes its own data; --features and --responses serve "
+                f"{', '.join(data_experiments())}"
+            )
+        if features is None or responses is None:
+            given, missing = ("--features", "--responses") if responses is None else (
+                "--responses", "--features")  # fmt: skip
+            raise RnnlabError(
+                f"{given} needs {missing}: give both .npz files of runs (features (T, F) and "
+                f"responses (T, V) each), or neither"
+            )
+        options.update(features=features, responses=responses)
     if workers is not None:
         if experiment not in parallel_experiments():
             raise RnnlabError(

@@ -1,6 +1,7 @@
 """The Güçlü & van Gerven (2017) replication: its pieces on small simulated data (the models
 fit, the summary and checks are computed from them, the figures and report are written), the
-whole run on a user's .npz files, and the quick mode under -m slow (about 1-3 minutes)."""
+whole run on a user's .npz files, the command line's --features and --responses, and the quick
+mode under -m slow (about 1-3 minutes)."""
 
 import json
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnlab.experiments import guclu2017
 from rnnlab.experiments.guclu2017 import (
     condition_summary,
     draw,
@@ -19,6 +21,7 @@ from rnnlab.experiments.guclu2017.measures import compare, impulse_response, pea
 from rnnlab.experiments.guclu2017.models import BestWeights, make_network
 from rnnlab.experiments.guclu2017.report import write_report
 from rnnlab.tasks.bold_simulation import BoldResponses, BoldSimulationConfig, simulate
+from tests.tasks.bold_data import write_runs
 
 
 def quiet(line):
@@ -138,6 +141,41 @@ def test_user_data_runs_the_same_models_and_report(tmp_path):
     assert "user's own data" in (out / "report.html").read_text()
     with pytest.raises(ValueError, match="both"):
         run(out, features=tmp_path / "features.npz")
+
+
+def test_the_command_line_passes_the_files_to_the_study(tmp_path, monkeypatch, cli_in_process):
+    files = write_runs(tmp_path / "data")
+    called = {}
+
+    def recorded(out, seeds=5, quick=False, echo=print, models=None, features=None,
+                 responses=None):  # fmt: skip
+        called.update(out=out, seeds=seeds, quick=quick, features=features, responses=responses)
+        return {"checks": []}
+
+    monkeypatch.setattr(guclu2017, "run", recorded)  # the study itself: the test above
+    result = cli_in_process("replicate", "guclu2017", "--quick", "--out", tmp_path / "out",
+                            "--features", files.features_path,
+                            "--responses", files.responses_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert called == {
+        "out": tmp_path / "out", "seeds": 5, "quick": True,
+        "features": files.features_path, "responses": files.responses_path,
+    }  # fmt: skip
+
+
+def test_the_command_line_refuses_files_whose_runs_differ(tmp_path, cli_in_process):
+    files = write_runs(tmp_path / "data")
+    other = write_runs(tmp_path / "other", runs=5)  # run4 more than the features' file
+    result = cli_in_process("replicate", "guclu2017", "--quick", "--out", tmp_path / "out",
+                            "--features", files.features_path,
+                            "--responses", other.responses_path)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: features file {files.features_path} and responses file {other.responses_path} "
+        f"must name the same runs in the same order; got ['run0', 'run1', 'run2', 'run3'] and "
+        f"['run0', 'run1', 'run2', 'run3', 'run4']"
+    ]
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from rnnlab.errors import RnnlabError
 from rnnlab.experiments.guclu2017 import two_event_ratio
 from rnnlab.experiments.guclu2017.measures import pulse_responses
 from rnnlab.tasks.balloon import V0, BalloonParameters, balloon_bold
@@ -135,7 +136,7 @@ def test_user_runs_from_npz(tmp_path):
     np.testing.assert_array_equal(runs.responses[1], y["run1"])
     np.savez(tmp_path / "bad.npz", run0=rng.random((40, 5)), run1=rng.random((41, 5)),
              run2=rng.random((40, 5)))  # fmt: skip
-    with pytest.raises(ValueError, match="one T"):
+    with pytest.raises(RnnlabError, match="one T"):
         load_runs(tmp_path / "x.npz", tmp_path / "bad.npz")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(RnnlabError, match=r"missing\.npz does not exist"):
         load_runs(tmp_path / "missing.npz", tmp_path / "y.npz")

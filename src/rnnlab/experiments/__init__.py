@@ -21,7 +21,13 @@ import inspect
 
 from rnnlab.catalog import EXPERIMENTS  # name -> description, where `rnnlab list` reads them
 
-__all__ = ["EXPERIMENTS", "default_seeds", "parallel_experiments", "runner"]
+__all__ = [
+    "EXPERIMENTS",
+    "data_experiments",
+    "default_seeds",
+    "parallel_experiments",
+    "runner",
+]
 
 
 def runner(name: str):
@@ -34,6 +40,14 @@ def parallel_experiments() -> list[str]:
     processes, :mod:`rnnlab.train.workers`)."""
     return [name for name in EXPERIMENTS
             if "workers" in inspect.signature(runner(name)).parameters]  # fmt: skip
+
+
+def data_experiments() -> list[str]:
+    """The experiments whose ``run`` takes ``features`` and ``responses``: a user's own data
+    files in place of the simulated data (guclu2017)."""
+    files = {"features", "responses"}
+    return [name for name in EXPERIMENTS
+            if files <= set(inspect.signature(runner(name)).parameters)]  # fmt: skip
 
 
 def default_seeds(name: str) -> int:

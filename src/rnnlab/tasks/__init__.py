@@ -34,12 +34,20 @@ fixation and decision periods and per-trial conditions (:mod:`~rnnlab.tasks.tria
 :mod:`~rnnlab.tasks.context_decision` (Mante et al. 2013),
 :mod:`~rnnlab.tasks.working_memory` (Romo et al. 1999) and
 :mod:`~rnnlab.tasks.match_to_sample` (delayed match-to-sample, NeuroGym).
+
+Brain activity: :mod:`~rnnlab.tasks.bold_responses` (voxel responses to feature sequences,
+Güçlü & van Gerven 2017) on simulated fMRI (:mod:`~rnnlab.tasks.bold_simulation`, with the
+balloon-Windkessel haemodynamics of :mod:`~rnnlab.tasks.balloon`) or on a user's own runs in
+``.npz`` files.
 """
 
 from rnnlab.losses import masked_loss, per_sequence_loss, predictions_from_outputs
 from rnnlab.tasks import (
     adding,
     audio,
+    balloon,
+    bold_responses,
+    bold_simulation,
     char_lm,
     context_decision,
     copy_memory,
@@ -77,6 +85,9 @@ __all__ = [
     "WordVocabulary",
     "adding",
     "audio",
+    "balloon",
+    "bold_responses",
+    "bold_simulation",
     "build_task",
     "char_lm",
     "check_split",

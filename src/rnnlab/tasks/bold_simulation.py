@@ -33,9 +33,12 @@ twice, with independent noise. Everything is drawn from one ``numpy.random.Gener
 with the config's seed, so the same config gives the same data bit for bit.
 
 :class:`BoldRuns` holds one data set (simulated, or read from ``.npz`` files of runs by
-:func:`load_runs`: a user's own fMRI), :class:`BoldResponses` is the task the trainer reads.
+:func:`load_runs`: a user's own fMRI), :class:`BoldResponses` is the task the trainer reads;
+:mod:`rnnlab.tasks.bold_responses` is its ``[task]`` config (``name = "bold_responses"``).
 """
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,10 +46,11 @@ from typing import Literal
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
+from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.tasks.balloon import FLOOR, BalloonParameters, balloon_bold
 from rnnlab.tasks.base import Split, Task, seed_field
+from rnnlab.tasks.files import require_file
 
 FEATURE_DT = 0.1  # s, the features' and the drive's sampling interval
 TR = 1.0  # s, the BOLD sampling interval
@@ -195,6 +199,10 @@ def canonical_hrf(dt: float = TR, length: float = 32.0) -> np.ndarray:
     """SPM's canonical HRF (``spm_hrf``, p = [6 16 1 1 6 0 32]) sampled at 0, dt, ...: the
     difference of two gamma densities (shape 6 and 16, scale 1, the second / 6), summing to 1.
     """
+    # scipy.stats takes 1-1.5 s to import, and the task registry (every `rnnlab train`)
+    # imports this module: it is read here, where it is needed.
+    from scipy import stats
+
     t = np.arange(0, length, dt)
     h = stats.gamma.pdf(t, 6.0) - stats.gamma.pdf(t, 16.0) / 6.0
     return h / h.sum()
@@ -310,39 +318,63 @@ def load_runs(features: str | Path, responses: str | Path) -> BoldRuns:
     """A user's data: two ``.npz`` files with one array per run, in the same order (the last
     run is the test run, the one before it validation): features (T, F) and responses (T, V)
     each. An array named ``test_repeat`` in the responses' file, (T, V) of the test run, is a
-    second observation of it (for the noise ceiling)."""
+    second observation of it (for the noise ceiling).
+
+    A file that is missing or not a ``.npz`` of finite numbers, runs that the two files name
+    differently, fewer than 3 runs, or runs of different shapes are a
+    :class:`~rnnlab.errors.RnnlabError` that names the file and what was expected."""
     x = _read_npz(features, "features")
     y = _read_npz(responses, "responses")
     repeat = y.pop("test_repeat", None)
+    files = f"features file {features} and responses file {responses}"
     if list(x) != list(y):
-        raise ValueError(
-            f"the features' and the responses' files must name the same runs in the same "
-            f"order; got {list(x)} and {list(y)}"
+        raise RnnlabError(
+            f"{files} must name the same runs in the same order; got {list(x)} and {list(y)}"
+        )
+    if len(x) < 3:
+        raise RnnlabError(
+            f"{files} hold {len(x)} runs {list(x)}; expected at least 3 (the last is the test "
+            f"run, the one before it validation, the rest train)"
         )
     for name in x:
-        if x[name].ndim != 2 or y[name].ndim != 2 or len(x[name]) != len(y[name]):
-            raise ValueError(
-                f"run {name!r}: expected features (T, F) and responses (T, V) with one T; got "
-                f"{x[name].shape} and {y[name].shape}"
+        fits = x[name].ndim == 2 and y[name].ndim == 2 and len(x[name]) == len(y[name])
+        if not fits or len(x[name]) < 2 or 0 in (x[name].shape[1], y[name].shape[1]):
+            raise RnnlabError(
+                f"run {name!r} of {files}: expected features (T, F) and responses (T, V) with "
+                f"one T >= 2 and F, V >= 1; got {x[name].shape} and {y[name].shape}"
             )
-    lengths = {len(a) for a in x.values()}
-    if len(lengths) != 1:
-        raise ValueError(f"every run must have the same number of steps; got {sorted(lengths)}")
+    first = next(iter(x))
+    for what, arrays, path in (("features", x, features), ("responses", y, responses)):
+        shapes = {name: array.shape for name, array in arrays.items()}
+        if len(set(shapes.values())) != 1:
+            raise RnnlabError(
+                f"{what} file {path}: every run must have the same shape (the same T and the "
+                f"same {'F' if what == 'features' else 'V'}); got {shapes}"
+            )
+    if repeat is not None and repeat.shape != y[first].shape:
+        raise RnnlabError(
+            f"responses file {responses}: test_repeat must have the runs' shape (T, V) = "
+            f"{y[first].shape}; got {repeat.shape}"
+        )
     return BoldRuns(np.stack(list(x.values())), np.stack(list(y.values())), repeat)
 
 
 def _read_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} file {path} does not exist")
+    """The arrays of a ``.npz`` file as float64, or a RnnlabError naming the file."""
+    path = require_file(path, f"{what} file")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy: one array, not runs
+            raise ValueError(f"it holds one array {data.shape}, not named runs (np.savez)")
+        with data:
             arrays = {name: np.asarray(data[name], dtype=np.float64) for name in data.files}
-    except (ValueError, OSError) as error:
-        raise ValueError(f"{what} file {path} is not a readable .npz of arrays: {error}") from None
+    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise RnnlabError(
+            f"{what} file {path} is not a readable .npz of arrays, one per run: {error}"
+        ) from None
     for name, array in arrays.items():
         if not np.all(np.isfinite(array)):
-            raise ValueError(f"{what} file {path}: array {name!r} has NaN or infinite values")
+            raise RnnlabError(f"{what} file {path}: array {name!r} has NaN or infinite values")
     return arrays
 
 
@@ -356,14 +388,26 @@ class BoldResponses(Task):
     run (batch size = training runs); the first ``burn_in`` steps of each run are masked (the
     state then carries over them, as the spec's burn-in). Inputs are z-scored features, targets
     z-scored responses (both with the training runs' mean and s.d.); validation and test are
-    one stream each (the test's first repeat)."""
+    one stream each (the test's first repeat).
+
+    Metric: ``median_r``, the median over voxels of the Pearson r of the predictions with the
+    responses over the split's steps with loss (on the test split, the study's measure:
+    :func:`rnnlab.experiments.guclu2017.measures.test_correlations`). A run directory gets
+    ``bold_responses.json``: the sizes and the z-scoring, so that a network's outputs can be
+    read in the responses' units (``outputs * y_sd + y_mean``)."""
 
     name = "bold_responses"
-    description = "Güçlü & van Gerven (2017): voxel responses to feature sequences"
+    description = (
+        "Güçlü & van Gerven (2017): voxel responses to features, simulated fMRI or .npz runs"
+    )
     stream = True
     loss = "mse"
 
     def __init__(self, runs: BoldRuns, burn_in: int = 32) -> None:
+        T = runs.features.shape[1]
+        if not 0 <= burn_in < T:
+            raise ConfigError(f"burn_in must be in 0 .. T - 1 = {T - 1} (the runs' steps); "
+                              f"got {burn_in}")  # fmt: skip
         self.runs = runs
         self.burn_in = burn_in
         self.input_size = runs.features.shape[2]
@@ -398,3 +442,21 @@ class BoldResponses(Task):
             "val": one(-2),
             "test": one(-1),
         }  # fmt: skip
+
+    def metrics(self, predictions: torch.Tensor, split: Split) -> dict[str, float]:
+        V = predictions.shape[-1]
+        p, y = predictions.reshape(-1, V).double(), split.y.reshape(-1, V).double()  # (N T, V)
+        if split.mask is not None:
+            p, y = p[split.mask.reshape(-1)], y[split.mask.reshape(-1)]
+        return {"median_r": float(np.median(pearson_columns(p.numpy(), y.numpy())))}
+
+    def save(self, directory: Path) -> None:
+        R, T, F = self.runs.features.shape
+        data = {
+            "condition": self.runs.condition, "runs": R, "steps": T, "features": F,
+            "voxels": self.output_size, "burn_in": self.burn_in,
+            "x_mean": self.x_mean.tolist(), "x_sd": self.x_sd.tolist(),
+            "y_mean": self.y_mean.tolist(), "y_sd": self.y_sd.tolist(),
+        }  # fmt: skip
+        text = json.dumps(data, indent=1)
+        Path(directory, "bold_responses.json").write_text(text, encoding="utf-8")

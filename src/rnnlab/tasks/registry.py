@@ -2,6 +2,7 @@
 
 from rnnlab.tasks.adding import Adding, AddingConfig
 from rnnlab.tasks.base import Task
+from rnnlab.tasks.bold_responses import BoldResponsesConfig, BoldResponsesTask
 from rnnlab.tasks.char_lm import CharLM, CharLMConfig
 from rnnlab.tasks.context_decision import ContextDecision, ContextDecisionConfig
 from rnnlab.tasks.copy_memory import CopyMemory, CopyMemoryConfig
@@ -45,6 +46,7 @@ TASKS: dict[str, tuple[type, type[Task]]] = {
     "match_to_sample": (MatchToSampleConfig, MatchToSample),
     "spoken_digits": (SpokenDigitsConfig, SpokenDigits),
     "digit_strings": (DigitStringsConfig, DigitStrings),
+    "bold_responses": (BoldResponsesConfig, BoldResponsesTask),
 }
 
 TaskConfig = (
@@ -69,6 +71,7 @@ TaskConfig = (
     | MatchToSampleConfig
     | SpokenDigitsConfig
     | DigitStringsConfig
+    | BoldResponsesConfig
 )
 
 

@@ -27,6 +27,7 @@ Example::
 import difflib
 import math
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -267,6 +268,21 @@ def _section_fields(section: str, data: dict) -> list[str]:
     return list(TrainingConfig.model_fields)
 
 
+def _table_fields(location: list[str], data: dict) -> list[str]:
+    """The keys valid in a table inside a section, ``location[:-1]`` (``task``,
+    ``simulation`` for ``[task.simulation]``): the fields of that table's config class."""
+    chosen = data.get(location[0], {}) if isinstance(data.get(location[0]), dict) else {}
+    registry, tag = (MODELS, "kind") if location[0] == "model" else (TASKS, "name")
+    entry = registry.get(chosen.get(tag)) if location[0] in ("model", "task") else None
+    fields = entry[0].model_fields if entry else {}
+    for part in location[1:-1]:
+        field = fields.get(part)
+        types = [] if field is None else [field.annotation, *typing.get_args(field.annotation)]
+        tables = [t for t in types if isinstance(t, type) and issubclass(t, BaseModel)]
+        fields = tables[0].model_fields if tables else {}
+    return list(fields)
+
+
 def _describe(error: dict, data: dict) -> str:
     location = [str(part) for part in error["loc"]]
     kind = error["type"]
@@ -276,6 +292,9 @@ def _describe(error: dict, data: dict) -> str:
     if kind == "extra_forbidden":
         if len(location) == 1:
             return unknown_message(location[0], list(RunConfig.model_fields), "section", "config")
+        if len(location) > 2:  # a key of a table inside a section, [task.simulation]
+            table = ".".join(location[:-1])
+            return unknown_message(location[-1], _table_fields(location, data), "key", f"[{table}]")
         return unknown_message(
             location[-1], _section_fields(location[0], data), "key", f"[{location[0]}]"
         )

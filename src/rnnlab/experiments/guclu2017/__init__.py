@@ -32,7 +32,8 @@ with a user's data: the same models and report, one data set, the seeds the netw
 initialisations, and no checks that need the truth.
 
 It writes ``results.json``, PNG figures and ``report.html`` to ``out``. Command line:
-``rnnlab replicate guclu2017 [--seeds N] [--quick] [--out DIR]``.
+``rnnlab replicate guclu2017 [--seeds N] [--quick] [--out DIR] [--features F.npz --responses
+R.npz]``.
 """
 
 import json
@@ -240,13 +241,12 @@ def run(out: Path, seeds: int = 5, quick: bool = False, echo=print,
     of 300 s, L-50 and G-50 only, 40 epochs at most."""
     start = time.perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     seeds = min(seeds, 1) if quick else seeds
     models = models or (QUICK_MODELS if quick else RNN_MODELS)
     seed_list = list(range(seeds))
     if (features is None) != (responses is None):
         raise ValueError("give both features and responses (.npz files of runs), or neither")
-    if features is not None:
+    if features is not None:  # read, or refused, before anything is written
         conditions = {"data": [load_runs(features, responses)] * seeds}
     else:
         conditions = {}
@@ -255,6 +255,7 @@ def run(out: Path, seeds: int = 5, quick: bool = False, echo=print,
             conditions[condition] = [simulate(simulation(condition, s, quick)) for s in seed_list]
             echo(f"[guclu2017] simulated {condition.upper()}, {seeds} seed(s) "
                  f"({time.perf_counter() - began:.0f} s)")  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
     fitted, summaries = {}, {}
     for condition, datasets in conditions.items():
         fitted[condition] = fit_condition(datasets, seed_list, models, MAX_EPOCHS[quick], echo,
