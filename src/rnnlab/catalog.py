@@ -49,6 +49,8 @@ MODELS = {
     "gru": "gated recurrent unit (Cho et al. 2014), as torch.nn.GRU",
     "lstm": "long short-term memory (Hochreiter & Schmidhuber 1997), as torch.nn",
     "ctrnn": "continuous-time rate network (Song et al. 2016), with Dale's law",
+    "mingru": "minimal GRU (Feng et al. 2024): gates of the input, parallel scan",
+    "minlstm": "minimal LSTM (Feng et al. 2024): gates of the input, parallel scan",
 }
 
 

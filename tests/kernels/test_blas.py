@@ -1,4 +1,4 @@
-"""The matrix product of the compiled loops (torch's BLAS, else np.dot) against NumPy's."""
+"""The matrix product of the compiled loops (torch's BLAS, else plain loops) against NumPy's."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from rnnlab.kernels.blas import gemm_address, matmul, product, weight_operand
 DTYPES = [(np.float64, torch.float64, 1e-12), (np.float32, torch.float32, 1e-5)]
 
 
-@pytest.mark.parametrize("route", ["torch BLAS", "np.dot"])
+@pytest.mark.parametrize("route", ["torch BLAS", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 7), (1, 20, 60), (33, 70, 129)])
 def test_matmul_matches_numpy(shape, dtype, route):
@@ -29,6 +29,23 @@ def test_matmul_matches_numpy(shape, dtype, route):
     np.testing.assert_allclose(c, before + expected, rtol=0, atol=tolerance * (scale + 1))
     matmul(address, a, b, c, False)
     np.testing.assert_allclose(c, expected, rtol=0, atol=tolerance * (scale + 1))
+
+
+@pytest.mark.parametrize("route", ["torch BLAS", "loops"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_matmul_of_layouts_blas_cannot_read(dtype, route):
+    """Columns strided, transposed operands: the loops compute what BLAS cannot read."""
+    np_dtype, torch_dtype, tolerance = dtype
+    address = gemm_address(torch_dtype) if route == "torch BLAS" else 0
+    rng = np.random.default_rng(2)
+    a = np.asfortranarray(rng.standard_normal((6, 4)).astype(np_dtype))
+    b = rng.standard_normal((5, 4)).astype(np_dtype).T  # (4, 5), a transposed view
+    c = np.zeros((6, 10), np_dtype)[:, ::2]  # (6, 5), columns two apart
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    matmul(address, a, b, c, False)
+    np.testing.assert_allclose(c, expected, rtol=0, atol=tolerance * 10)
+    matmul(address, a, b, c, True)
+    np.testing.assert_allclose(c, 2 * expected, rtol=0, atol=tolerance * 20)
 
 
 def test_gemm_address_is_zero_for_other_dtypes():

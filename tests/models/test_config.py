@@ -21,7 +21,10 @@ CONFIGS = [
      "bidirectional": True},
     {"kind": "gru", "hidden_size": 4, "num_layers": 2},
     {"kind": "lstm", "hidden_size": 4, "num_layers": 2, "peephole": True, "bidirectional": True},
-    {"kind": "lstm", "hidden_size": 4, "highway": 3},
+    {"kind": "mingru", "hidden_size": 4, "num_layers": 2, "bidirectional": True},
+    {"kind": "minlstm", "hidden_size": 4, "num_layers": 2, "coefficient_norm": False,
+     "bias": False},
+    {"kind": "lstm", "hidden_size": 4, "highway": 3},  # last: the tests of CONFIGS[:-1]
 ]  # fmt: skip
 SEQ2SEQ_CONFIGS = [
     {"kind": "gru", "hidden_size": 4},

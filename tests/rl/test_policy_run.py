@@ -119,13 +119,15 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_update_0(tmp_path
     run = RunDirectory.create(tmp_path / "killed", config)
     run.append_metrics({"step": 1, "update": 1, "loss_total": 123.0})  # then SIGKILL
     run.release_lock()  # as the killed process's end does
-    status, out, err = rnnlab(capsys, "resume", run.path)
+    status, _, err = rnnlab(capsys, "resume", run.path)
     assert status == 0 and "has no checkpoint yet: starting it again from update 0" in err, err
     records = {r["step"]: r for r in run.read_metrics() if "update" in r}
     reference = {r["step"]: r for r in RunDirectory(tmp_path / "whole").read_metrics()
                  if "update" in r}  # fmt: skip
     assert sorted(records) == [1, 2]
-    assert [records[s]["loss_total"] for s in (1, 2)] == [reference[s]["loss_total"] for s in (1, 2)]
+    assert [records[s]["loss_total"] for s in (1, 2)] == [
+        reference[s]["loss_total"] for s in (1, 2)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -34,8 +34,8 @@ def with_(section: str, **values) -> dict:
         ),
         (
             with_("model", kind="elmn"),
-            "unknown kind 'elmn' in [model] kind; valid: elman, jordan, gru, lstm, ctrnn. "
-            "Did you mean 'elman'?",
+            "unknown kind 'elmn' in [model] kind; valid: elman, jordan, gru, lstm, ctrnn, mingru, "
+            "minlstm. Did you mean 'elman'?",
         ),
         (
             with_("task", name="leters"),

@@ -69,14 +69,14 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     whole, _ = train(tmp_path, "whole", run_config)
     run = RunDirectory.create(tmp_path / "parts", run_config)
 
-    class Killed(Exception):
+    class KilledError(Exception):
         pass
 
     def kill_at_step_7(loop):
         if loop.state.step == 7:
-            raise Killed  # as SIGKILL: no handler runs, no checkpoint is written
+            raise KilledError  # as SIGKILL: no handler runs, no checkpoint is written
 
-    with pytest.raises(Killed):
+    with pytest.raises(KilledError):
         fit_run(run, run_config, callbacks=[OnStep(kill_at_step_7)])
     assert latest_checkpoint(run.checkpoints) is None and run.read_metrics()  # steps 5 and 7
     result = fit_run(run, run_config, resume=True)

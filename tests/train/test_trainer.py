@@ -291,3 +291,14 @@ def test_max_minutes_stops_the_run_with_a_final_validation_and_checkpoint(tmp_pa
     checkpoint = load_checkpoint(run.checkpoints)
     assert checkpoint.meta["state"]["seconds"] > 0
     assert fit_run(run, run_config, resume=True).reason == "already_finished"
+
+
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+def test_the_parallel_scan_kinds_train_from_a_config_with_a_carried_state(tmp_path, kind):
+    run_config = config(model={"kind": kind, "hidden_size": 16, "num_layers": 2},
+                        optimizer="adam", lr=0.02, max_steps=60)  # fmt: skip
+    _, network = build(run_config)
+    assert type(network.layer).__name__ == {"mingru": "MinGRU", "minlstm": "MinLSTM"}[kind]
+    run, result = train(tmp_path, kind, run_config)
+    losses = [r["loss"] for r in run.read_metrics() if "loss" in r]
+    assert result.reason == "max_steps" and losses[-1] < 0.8 * losses[0]

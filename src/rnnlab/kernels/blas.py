@@ -8,7 +8,7 @@ Fortran ``sgemm_`` and ``dgemm_``; calling those keeps every product in torch's 
 (``torch.set_num_threads`` governs them).
 
 Compiled code reaches the routine through its address, passed as an argument (0 where this
-torch build has no such symbol: :func:`matmul` then falls back to ``np.dot``), so the loops stay
+torch build has no such symbol: :func:`matmul` then falls back to plain loops), so the loops stay
 cacheable on disk: an address baked into compiled code would differ in the next process.
 
 A loop multiplies by the same recurrent weights at every step: :func:`weight_operand` packs
@@ -55,7 +55,8 @@ if _PACK is not None:
 
 
 def gemm_address(dtype: torch.dtype) -> int:
-    """What the loops take as ``gemm``: torch's BLAS routine for ``dtype``, or 0 for np.dot."""
+    """What the loops take as ``gemm``: torch's BLAS routine for ``dtype``, or 0 for plain
+    loops (:func:`loop_product`)."""
     return _ADDRESSES.get(dtype, 0)
 
 
@@ -98,11 +99,29 @@ def leading_dimension(x):
 
 
 @njit(cache=True)
+def loop_product(a, b, c, accumulate):
+    """``c = a @ b``, or ``c += a @ b``, by plain loops, for any layouts: where this torch build
+    exports no BLAS routine. (``np.dot`` would be faster there, but compiling it took 5 s per
+    dtype and operand layouts, in every fresh install, for a path most builds never take.)"""
+    M, K = a.shape
+    N = b.shape[1]
+    for i in range(M):
+        if not accumulate:
+            for j in range(N):
+                c[i, j] = 0
+        for k in range(K):
+            a_ik = a[i, k]
+            for j in range(N):
+                c[i, j] += a_ik * b[k, j]
+
+
+@njit(cache=True)
 def matmul(gemm, a, b, c, accumulate):
     """``c = a @ b``, or ``c += a @ b`` if ``accumulate``; a (M, K), b (K, N), c (M, N).
 
-    Rows may be strided; arrays whose layout BLAS cannot read (:func:`leading_dimension`) go
-    to ``np.dot``. ``gemm`` is :func:`gemm_address` of the dtype, or 0.
+    Rows may be strided. ``gemm`` is :func:`gemm_address` of the dtype, or 0; then, and for
+    operands whose layout BLAS cannot read (:func:`leading_dimension`; the loops pass none),
+    :func:`loop_product` computes it.
     """
     M, K = a.shape
     N = b.shape[1]
@@ -111,11 +130,7 @@ def matmul(gemm, a, b, c, accumulate):
     size = a.itemsize
     lda, ldb, ldc = leading_dimension(a), leading_dimension(b), leading_dimension(c)
     if gemm == 0 or K == 0 or lda == 0 or ldb == 0 or ldc == 0:
-        product = np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
-        if accumulate:
-            c += product
-        else:
-            c[:] = product
+        loop_product(a, b, c, accumulate)
         return
     # Row-major c = a b is column-major c^T = b^T a^T: the routine sees b first.
     ints = np.empty(6, np.int64)  # see INTEGER_NOTE
@@ -158,9 +173,10 @@ def weight_operand(w: torch.Tensor, rows: int, name: str):
     one = ctypes.c_float(1.0)
     _PACK(b"A", b"T" if transposed else b"N", *(ctypes.byref(i) for i in ints),
           ctypes.byref(one), w.data_ptr(), ctypes.byref(leading), packed.ctypes.data)  # fmt: skip
-    # The plain product's copy of w: only rows other than ``rows`` would need it (none of the
-    # loops' products do), so the view is kept as it is.
-    return gemm, _address(_COMPUTE), packed, w.numpy(), rows
+    # The plain product's copy of w, for rows other than ``rows`` (shorter sequences drop out of
+    # a batch): row-major, as the unpacked operand's, so that numba compiles the loops that take
+    # either once, not once per layout (an array's layout is part of its type).
+    return gemm, _address(_COMPUTE), packed, w.contiguous().numpy(), rows
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from rnnlab.errors import ConfigError
-from rnnlab.layers import CTRNN, GRU, LSTM, Elman, Jordan, RecurrentLayer
+from rnnlab.layers import CTRNN, GRU, LSTM, Elman, Jordan, MinGRU, MinLSTM, RecurrentLayer
 from rnnlab.losses import Targets
 from rnnlab.memory import available_memory, format_bytes
 from rnnlab.models.readout import Network, SequenceNetwork
@@ -96,8 +96,30 @@ class CTRNNConfig(_LayerConfig):
     learn_v0: bool = Field(False, description="learn the initial currents")
 
 
+class MinGRUConfig(_LayerConfig):
+    """``[model] kind = "mingru"``: minimal GRUs (Feng et al. 2024), gates that read only the
+    input, computed as a parallel scan (:class:`rnnlab.MinGRU`)."""
+
+    kind: Literal["mingru"]
+
+
+class MinLSTMConfig(_LayerConfig):
+    """``[model] kind = "minlstm"``: minimal LSTMs (Feng et al. 2024), computed as a parallel
+    scan (:class:`rnnlab.MinLSTM`)."""
+
+    kind: Literal["minlstm"]
+    coefficient_norm: bool = Field(True, description="normalise f and i to sum to one")
+    forget_bias: float | None = None
+
+
 ModelConfig = Annotated[
-    ElmanConfig | JordanConfig | GRUConfig | LSTMConfig | CTRNNConfig,
+    ElmanConfig
+    | JordanConfig
+    | GRUConfig
+    | LSTMConfig
+    | CTRNNConfig
+    | MinGRUConfig
+    | MinLSTMConfig,
     Field(discriminator="kind"),
 ]
 
@@ -107,6 +129,11 @@ MODELS: dict[str, tuple[type[_LayerConfig], str]] = {
     "gru": (GRUConfig, "gated recurrent unit (Cho et al. 2014), as torch.nn.GRU"),
     "lstm": (LSTMConfig, "long short-term memory (Hochreiter & Schmidhuber 1997), as torch.nn"),
     "ctrnn": (CTRNNConfig, "continuous-time rate network (Song et al. 2016), with Dale's law"),
+    "mingru": (MinGRUConfig, "minimal GRU (Feng et al. 2024): gates of the input, parallel scan"),
+    "minlstm": (
+        MinLSTMConfig,
+        "minimal LSTM (Feng et al. 2024): gates of the input, parallel scan",
+    ),
 }
 
 
@@ -251,6 +278,8 @@ LAYERS: dict[str, tuple[type[RecurrentLayer], tuple[str, ...]]] = {
     "jordan": (Jordan, ("output_size", "nonlinearity", "output_nonlinearity")),
     "gru": (GRU, ()),
     "lstm": (LSTM, ("peephole", "forget_bias")),
+    "mingru": (MinGRU, ()),
+    "minlstm": (MinLSTM, ("coefficient_norm", "forget_bias")),
     "ctrnn": (
         CTRNN,
         (
