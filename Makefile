@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	@# librosa compiles its numba functions when first imported (about 35 s here, pitch tracking
+	@# included), into its own cache in the environment: once, at install, not in the first run.
+	$(BIN)/python -c "import librosa; librosa.feature.melspectrogram"
 	touch $(STAMP)
 
 install: $(STAMP)
