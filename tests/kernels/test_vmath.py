@@ -36,3 +36,18 @@ def test_sigmoid_is_relatively_accurate_where_it_is_small(dtype):
     vmath.sigmoid_into(x, got)
     exact = 1 / (1 + np.exp(-x.astype(np.float64)))
     assert np.abs(got / exact - 1).max() < (1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_the_float32_exp_is_relatively_accurate_over_the_normal_range():
+    from numba import njit
+
+    @njit
+    def exp32_into(a, out):
+        for i in range(a.shape[0]):
+            out[i] = vmath.exp32(a[i])
+
+    x = np.concatenate([np.linspace(-87, 87, 200_001), [0.0, -0.0, 1e-30]]).astype(np.float32)
+    got = np.empty_like(x)
+    exp32_into(x, got)
+    relative = got.astype(np.float64) / np.exp(x.astype(np.float64)) - 1
+    assert got.dtype == np.float32 and np.abs(relative).max() < 3e-7

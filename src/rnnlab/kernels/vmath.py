@@ -14,14 +14,18 @@ absolute error below 2e-14 for tanh and sigmoid. Beyond the clamp tanh is +-1 an
 1 to well within those errors (exp(-40) is 4e-18). NaN propagates.
 
 :func:`tanh_of` and :func:`sigmoid_of` follow the type of their argument: float64 as above; for
-float32 the sigmoid goes through the same float64 exp (rounded once at the end) and tanh through
-a float32 rational function (:func:`tanh32`, absolute error below 4e-7, relative below 1e-7
-near 0), which fits twice as many lanes in a vector register and needs no exp.
+float32, tanh is a float32 rational function (:func:`tanh32`, absolute error below 4e-7,
+relative below 1e-7 near 0) and the sigmoid goes through a float32 exp (:func:`exp32`, range
+reduction by ln 2 and a power of two from its bits, relative error below 3e-7), which fit
+twice as many lanes in a vector register. (The float32 sigmoid went through the float64 exp
+until December 2026: the LSTM's compiled forward loop at (T, B, H) = (200, 32, 64) took 14 ms
+then, 8-10 ms with float32 arithmetic.)
 """
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 LIMIT = 40.0
 _OPTIONS = dict(cache=True, error_model="numpy", fastmath={"contract"})
@@ -83,15 +87,59 @@ def tanh32(x):
     return -one if t < -one else (one if t > one else t)
 
 
+# float32 exp: x = n ln 2 + r with n an integer and |r| <= ln(2) / 2 (ln 2 split in two so that
+# n ln 2 is exact), e^r by its Taylor series to the 7th power (truncation below 6e-9), times
+# 2^n built from its bits. Relative error below 3e-7 for x in [-87, 87], where float32 is
+# normal; twice as many lanes as the float64 exp above, and no squarings.
+EXP32_LIMIT = np.float32(87.0)
+LOG2E32 = np.float32(1.4426950408889634)
+LN2_HI32, LN2_LO32 = np.float32(0.693359375), np.float32(-2.12194440e-4)
+
+
+@intrinsic
+def _power_of_two32(typingctx, n):
+    """2^n as a float32, for a float32 ``n`` that holds an integer in [-126, 127]: its exponent
+    bits, ``(n + 127) << 23``, read as a float (LLVM's bitcast, which vectorises)."""
+    if n != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        bits = builder.shl(builder.add(builder.fptosi(args[0], i32), ir.Constant(i32, 127)),
+                           ir.Constant(i32, 23))  # fmt: skip
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.float32), codegen
+
+
+@njit(inline="always", **_OPTIONS)
+def exp32(x):
+    """exp of a float32 clamped to [-87, 87], in float32 arithmetic."""
+    lim = EXP32_LIMIT
+    x = -lim if x < -lim else (lim if x > lim else x)
+    n = np.floor(x * LOG2E32 + np.float32(0.5))
+    r = (x - n * LN2_HI32) - n * LN2_LO32
+    p = np.float32(1.0) + r * (np.float32(1.0) + r * (np.float32(1 / 2) + r * (
+        np.float32(1 / 6) + r * (np.float32(1 / 24) + r * (np.float32(1 / 120) + r * (
+            np.float32(1 / 720) + r * np.float32(1 / 5040)))))))  # fmt: skip
+    return p * _power_of_two32(n)
+
+
+@njit(inline="always", **_OPTIONS)
+def sigmoid32(x):
+    """1 / (1 + exp(-x)) of a float32, in float32 arithmetic (relatively accurate where small)."""
+    return np.float32(1.0) / (np.float32(1.0) + exp32(-x))
+
+
 def tanh_of(x):
     """tanh in the precision of ``x``: :func:`tanh32` for float32, :func:`tanh` otherwise."""
     raise NotImplementedError("compiled code only")
 
 
 def sigmoid_of(x):
-    """sigmoid in the type of ``x``, computed by :func:`sigmoid` in float64 whatever the type:
-    1/2 + tanh32(x/2)/2 would be faster in float32 but loses all relative accuracy where the
-    sigmoid is small (it is exactly 0 below x = -18)."""
+    """sigmoid in the precision of ``x``: :func:`sigmoid32` for float32 (1/2 + tanh32(x/2)/2
+    would be as fast but loses all relative accuracy where the sigmoid is small), else
+    :func:`sigmoid`."""
     raise NotImplementedError("compiled code only")
 
 
@@ -105,7 +153,7 @@ def _tanh_of(x):
 @overload(sigmoid_of, jit_options=_OPTIONS)
 def _sigmoid_of(x):
     if x == types.float32:
-        return lambda x: np.float32(sigmoid(float(x)))
+        return lambda x: sigmoid32(x)
     return lambda x: sigmoid(float(x))
 
 
