@@ -2,6 +2,7 @@
 here; the thread count each worker was given; errors that name what was asked."""
 
 import os
+import time
 
 import pytest
 import torch
@@ -32,6 +33,8 @@ def seeded_training(seed: int, steps: int) -> tuple[int, int, list[float]]:
 def failing(value: int) -> int:
     if value == 2:
         raise ValueError(f"job {value} fails")
+    if value < 0:  # a job that would run for minutes
+        time.sleep(-value)
     return value
 
 
@@ -50,6 +53,14 @@ def test_jobs_on_two_workers_equal_the_same_jobs_here():
     assert os.getpid() not in {pid for pid, _, _ in there}
     assert all(n == 1 for _, n, _ in there)
     assert here[0][2] != here[1][2]  # the seeds differ: the comparison can fail
+
+
+@two_cpus
+def test_a_failing_job_stops_the_others_at_once():
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="job 2 fails"):
+        run_jobs(failing, [(-120,), (2,), (-120,)], workers=2, threads=1)
+    assert time.monotonic() - start < 60, "it waited for the running job"
 
 
 def test_one_worker_runs_here_and_raises_as_is():

@@ -71,8 +71,8 @@ def _start(threads: int) -> None:
 def run_jobs(function: Callable[..., Any], jobs: Sequence[tuple], workers: int = 1,
              threads: int | None = None) -> list[Any]:  # fmt: skip
     """``[function(*job) for job in jobs]``, on ``workers`` local processes of ``threads`` torch
-    threads each (see the module docstring); an exception in a job is raised here, after the
-    other workers are stopped."""
+    threads each (see the module docstring); the first exception in any job is raised here as
+    soon as it happens, after the other jobs are cancelled and the workers stopped."""
     jobs = [tuple(job) for job in jobs]
     if workers == 1:
         return [function(*job) for job in jobs]
@@ -87,9 +87,23 @@ def run_jobs(function: Callable[..., Any], jobs: Sequence[tuple], workers: int =
         workers, mp_context=context, initializer=_start, initargs=(threads,)
     ) as pool:
         futures = [pool.submit(function, *job) for job in jobs]
-        try:
+        try:  # the first failure ends the map, whichever job it is
+            done, _ = concurrent.futures.wait(
+                futures, return_when=concurrent.futures.FIRST_EXCEPTION
+            )
+            for future in done:
+                if future.exception() is not None:
+                    raise future.exception()
             return [future.result() for future in futures]
         except BaseException:
-            for future in futures:
-                future.cancel()
+            _stop(pool)
             raise
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Cancel the jobs not started and end the running ones now: leaving the pool would wait
+    for every running job to finish (minutes of training whose result nobody reads)."""
+    processes = list((pool._processes or {}).values())  # no public way before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
