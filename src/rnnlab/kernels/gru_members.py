@@ -25,6 +25,7 @@ from rnnlab.kernels.gru import backward_row, forward_row
 from rnnlab.kernels.members import (
     input_gradients,
     input_projections,
+    match_torch_threads,
     output_gradient,
     recurrent_gradient,
     state_gradient,
@@ -82,6 +83,7 @@ def forward_loop(gi, w_hh, b_hn, h0, lengths, reverse: bool):
     (:func:`forward_rows`): gi (N, T, B, 3H),
     w_hh (N, 3H, H), b_hn (N, H), h0 (N, B, H). Returns out, hn (N, T, B, H), gates (N, T,
     B, 3H) and the final state (N, B, H)."""
+    match_torch_threads()
     N, T, B, G = gi.shape
     out = gi.new_empty((N, T, B, G // 3))
     gates, hn = torch.empty_like(gi), torch.empty_like(out)
@@ -101,6 +103,7 @@ def backward_loop(dout, dh, gates, hn, out, h0, w_hh, lengths, reverse: bool):
     """The backward loop, its elementwise math compiled (:func:`backward_rows`): dout (N, T,
     B, H) and dh (N, B, H) contiguous (``dh`` is consumed). Returns da_n (N, T, B, H), dgh
     (N, T, B, 3H) and dh0 (N, B, H)."""
+    match_torch_threads()
     da_n, dgh = torch.empty_like(out), torch.empty_like(gates)
     dh_, dout_, gates_, hn_ = dh.numpy(), dout.numpy(), gates.numpy(), hn.numpy()
     out_, h0_, da_n_, dgh_ = out.numpy(), h0.numpy(), da_n.numpy(), dgh.numpy()

@@ -20,6 +20,7 @@ from rnnlab.kernels.common import activate, slope
 from rnnlab.kernels.members import (
     input_gradients,
     input_projections,
+    match_torch_threads,
     output_gradient,
     state_gradient,
 )
@@ -84,6 +85,7 @@ def forward_loop(gi, w_hh, w_ho, b_ho, y0, lengths, reverse, act, out_act):
     """gi (N, T, B, H), w_hh (N, H, O), w_ho (N, O, H), b_ho (N, O), y0 (N, B, O). Returns
     out (N, T, B, O), hidden (N, T, B, H), y_prev (N, T, B, O) (the context each step read)
     and the final state."""
+    match_torch_threads()
     N, T, B, H = gi.shape
     O = w_ho.shape[1]
     out, hidden = gi.new_empty((N, T, B, O)), torch.empty_like(gi)
@@ -106,6 +108,7 @@ def forward_loop(gi, w_hh, w_ho, b_ho, y0, lengths, reverse, act, out_act):
 def backward_loop(dout, dy, out, hidden, w_hh, w_ho, lengths, reverse, act, out_act):
     """dout (N, T, B, O) and dy (N, B, O) contiguous (``dy`` consumed). Returns dz (N, T, B,
     O), da (N, T, B, H) and dy0."""
+    match_torch_threads()
     N, T, B, _ = dout.shape
     dz, da = torch.empty_like(dout), torch.empty_like(hidden)
     dh = hidden.new_empty((N, B, hidden.shape[-1]))

@@ -20,6 +20,7 @@ from rnnlab.kernels.lstm import backward_step, forward_row
 from rnnlab.kernels.members import (
     input_gradients,
     input_projections,
+    match_torch_threads,
     output_gradient,
     recurrent_gradient,
     state_gradient,
@@ -69,6 +70,7 @@ def forward_loop(gi, w_hh, p, h0, c0, lengths, reverse: bool):
     """The loop, its elementwise math compiled (:func:`forward_steps`): gi (N, T, B, 4H),
     w_hh (N, 4H, H), p (N, 3, H) the peepholes (zeros for none), h0 and c0 (N, B, H). Returns
     out and cells (N, T, B, H), gates (N, T, B, 4, H), the final h and c."""
+    match_torch_threads()
     N, T, B, G = gi.shape
     H = G // 4
     h, c = h0.clone(), c0.clone()
@@ -88,6 +90,7 @@ def forward_loop(gi, w_hh, p, h0, c0, lengths, reverse: bool):
 def backward_loop(dout, dh, dc, cells, gates, c_prev, w_hh, p, lengths, reverse: bool):
     """The backward loop, its elementwise math compiled (:func:`backward_steps`); dh and dc
     (N, B, H) contiguous, consumed. Returns da (N, T, B, 4H) and dh0, dc0."""
+    match_torch_threads()
     N, T, B, H = dout.shape
     da = dout.new_empty((N, T, B, 4 * H))
     tanh_cells = torch.tanh(cells)  # in one vectorised call: numba's tanh is a scalar call
