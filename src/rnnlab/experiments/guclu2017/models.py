@@ -50,17 +50,7 @@ def make_network(name: str, input_size: int, output_size: int) -> Network:
                       dropout=DROPOUT)  # fmt: skip
     else:
         layer = FAMILIES[family](input_size, size, num_layers=2, dropout=DROPOUT)
-    return (OneByOne if family == "G" else Network)(layer, output_size, output_dropout=DROPOUT)
-
-
-class OneByOne(Network):
-    """A :class:`Network` whose ensemble runs its members one by one
-    (:meth:`rnnlab.Ensemble.forward_members`) instead of on the layer's member kernel. For the
-    two-layer GRU of 50 units, 5 members, batch 6 and 64 steps, one update took 0.60 s on the
-    GRU member kernel and 0.053 s one by one (forward and backward, one thread, the contended
-    2-core machine); the LSTM, Elman and CTRNN kernels are as fast as one by one or faster."""
-
-    unroll_members = None
+    return Network(layer, output_size, output_dropout=DROPOUT)
 
 
 class BestWeights(Callback):
