@@ -25,6 +25,15 @@ TINY = [
 ]  # fmt: skip
 
 
+def short_cartpole(total_steps: int):
+    """The CartPole example in updates of 4 x 32 steps, one epoch, no regular checkpoint."""
+    return load_any_config(
+        EXAMPLES / "cartpole_hidden_velocity.toml",
+        [f"ppo.total_steps={total_steps}", "environment.num_envs=4", "ppo.epochs=1",
+         "ppo.rollout_length=32", "ppo.checkpoint_every=100"],
+    )  # fmt: skip
+
+
 def rnnlab(capsys, *args) -> tuple[int, str, str]:
     try:
         main([str(a) for a in args])
@@ -78,11 +87,7 @@ def test_train_evaluate_json_and_play_a_gif(tmp_path, capsys):
 
 
 def test_an_interrupted_run_resumes_to_the_same_schedule(tmp_path, capsys):
-    config = load_any_config(
-        EXAMPLES / "cartpole_hidden_velocity.toml",
-        ["ppo.total_steps=512", "environment.num_envs=4", "ppo.epochs=1", "ppo.rollout_length=32",
-         "ppo.checkpoint_every=100"],
-    )  # fmt: skip
+    config = short_cartpole(total_steps=512)
     whole = fit_policy_run(RunDirectory.create(tmp_path / "whole", config), config)
     run = RunDirectory.create(tmp_path / "cut", config)
     calls = []
@@ -110,11 +115,7 @@ def test_an_interrupted_run_resumes_to_the_same_schedule(tmp_path, capsys):
 
 
 def test_a_run_killed_before_its_first_checkpoint_resumes_from_update_0(tmp_path, capsys):
-    config = load_any_config(
-        EXAMPLES / "cartpole_hidden_velocity.toml",
-        ["ppo.total_steps=256", "environment.num_envs=4", "ppo.epochs=1", "ppo.rollout_length=32",
-         "ppo.checkpoint_every=100"],
-    )  # fmt: skip
+    config = short_cartpole(total_steps=256)
     fit_policy_run(RunDirectory.create(tmp_path / "whole", config), config)
     run = RunDirectory.create(tmp_path / "killed", config)
     run.append_metrics({"step": 1, "update": 1, "loss_total": 123.0})  # then SIGKILL

@@ -132,11 +132,9 @@ def train_run(
     else:
         run = RunDirectory.open(path)
         run.acquire_lock()
-        if state == "restart":  # killed before its first checkpoint: start it over
-            run.metrics_path.unlink(missing_ok=True)
-    try:
+    try:  # a "restart" resumes too: fit starts a run without checkpoints again from step 0
         result = fit_run(
-            run, config, resume=state == "resume", device=device,
+            run, config, resume=state != "new", device=device,
             display=ProgressDisplay("quiet"), should_stop=should_stop,
         )  # fmt: skip
     except TrainingDivergedError as error:
